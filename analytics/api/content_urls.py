@@ -1,0 +1,3 @@
+"""Public API route for the content decision."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Public API routes for identify and events (the snippet and the customer's backend)."""
+
+urlpatterns: list = []

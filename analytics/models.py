@@ -1,0 +1,181 @@
+"""What Wayline knows about end users: accounts, users, events and the state derived from them."""
+import uuid
+
+from django.db import models
+
+from onboarding.models import Application, ChecklistItem, Guide, JourneyStage
+
+
+class Account(models.Model):
+    """The customer's customer: a company, for B2B products."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="accounts")
+    external_id = models.CharField(max_length=200)
+    traits = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["application", "external_id"], name="account_unique_external")]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class EndUser(models.Model):
+    """A user of the customer's product; anonymous until identified (``external_id`` empty)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="end_users")
+    external_id = models.CharField(max_length=200, null=True, blank=True)
+    account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="users")
+    traits = models.JSONField(default=dict, blank=True)
+    stage = models.ForeignKey(JourneyStage, null=True, blank=True, on_delete=models.SET_NULL, related_name="users")
+    stage_entered_at = models.DateTimeField(null=True, blank=True)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application", "external_id"],
+                condition=models.Q(external_id__isnull=False),
+                name="enduser_unique_external",
+            )
+        ]
+        indexes = [models.Index(fields=["application", "last_seen_at"], name="enduser_app_seen")]
+
+    def __str__(self) -> str:
+        return self.external_id or f"anonymous #{self.pk}"
+
+
+class UserAlias(models.Model):
+    """An anonymous id the snippet generated, pointing at the user it belongs to (after merges too)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="user_aliases")
+    anonymous_id = models.CharField(max_length=200)
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="aliases")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "anonymous_id"], name="alias_unique_anonymous_id")
+        ]
+
+    def __str__(self) -> str:
+        return self.anonymous_id
+
+
+class Event(models.Model):
+    """One thing a user did; ``id`` is the client-generated UUID, the idempotency key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="events")
+    name = models.CharField(max_length=200)
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField()
+    timestamp_clamped = models.BooleanField(default=False, help_text="The client's timestamp was in the future.")
+    properties = models.JSONField(default=dict, blank=True)
+    url = models.CharField(max_length=2000, blank=True)
+    session_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["application", "name", "timestamp"], name="event_app_name_time"),
+            models.Index(fields=["user", "timestamp"], name="event_user_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} by {self.user_id} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class UserEventDaily(models.Model):
+    """How many times a user did an event on a day: the counters behaviour rules read."""
+
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="daily_counts")
+    name = models.CharField(max_length=200)
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "name", "day"], name="daily_unique_user_name_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.name} {self.day}: {self.count}"
+
+
+class StageTransition(models.Model):
+    """A user moving into a journey stage, at the time of the event that moved them."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="stage_transitions")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="stage_transitions")
+    from_stage = models.ForeignKey(
+        JourneyStage, null=True, blank=True, on_delete=models.CASCADE, related_name="transitions_out"
+    )
+    to_stage = models.ForeignKey(JourneyStage, on_delete=models.CASCADE, related_name="transitions_in")
+    at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user", "at"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "to_stage", "at"], name="transition_unique_user_stage_at")
+        ]
+        indexes = [models.Index(fields=["application", "to_stage", "at"], name="transition_app_stage_at")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.to_stage_id} at {self.at:%Y-%m-%d}"
+
+
+class GuideState(models.Model):
+    """What a user has done with a guide, kept server-side so it holds across devices and tabs."""
+
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="guide_states")
+    guide = models.ForeignKey(Guide, on_delete=models.CASCADE, related_name="user_states")
+    seen_count = models.PositiveIntegerField(default=0)
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    last_session_id = models.CharField(max_length=100, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    render_failed_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "guide"], name="guidestate_unique_user_guide")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} / {self.guide_id}"
+
+
+class ChecklistItemCompletion(models.Model):
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="checklist_completions")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.CASCADE, related_name="completions")
+    completed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "item"], name="checklist_unique_user_item")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ✓ {self.item_id}"
+
+
+class SurveyResponse(models.Model):
+    """An NPS or CSAT answer, first-class so reports don't parse event properties."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="survey_responses")
+    guide = models.ForeignKey(Guide, on_delete=models.CASCADE, related_name="survey_responses")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="survey_responses")
+    event_id = models.UUIDField(unique=True)
+    kind = models.CharField(max_length=4, choices=Guide.SurveyKind.choices)
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    stage_slug = models.SlugField(max_length=40, blank=True, help_text="The user's stage when they answered.")
+    responded_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["guide", "responded_at"], name="survey_guide_time")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.score} by {self.user_id}"
