@@ -8,7 +8,7 @@ from django.templatetags.static import static
 
 from onboarding.models import Application
 
-LOADER_PATH = Path(settings.BASE_DIR) / "frontend_snippet" / "dist" / "loader.js"
+LOADER_PATH = Path(settings.SNIPPET_DIST) / "loader.js"
 BUNDLE_PLACEHOLDER = "__WAYLINE_BUNDLE_URL__"
 
 

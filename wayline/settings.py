@@ -137,7 +137,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "staticfiles"
-STATICFILES_DIRS = [("wayline", BASE_DIR / "frontend_snippet" / "dist")]
+SNIPPET_DIST = BASE_DIR / "frontend_snippet" / "dist"
+# The built snippet (bin/setup builds it); until it is built the install tag says so.
+STATICFILES_DIRS = [("wayline", SNIPPET_DIST)] if SNIPPET_DIST.is_dir() else []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
