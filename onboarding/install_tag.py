@@ -28,7 +28,9 @@ def install_tag(*, application: Application, api_host: str) -> str:
     loader = _loader_source()
     if not loader:
         return "<!-- The snippet is not built yet: run `npm run build` in frontend_snippet/ -->"
-    loader = loader.replace(BUNDLE_PLACEHOLDER, bundle_url(api_host=api_host))
-    options = json.dumps({"apiHost": api_host.rstrip("/")})
+    # Inside a JS string inside a <script>: escape as JSON and never let "</" close the tag.
+    url = json.dumps(bundle_url(api_host=api_host))[1:-1].replace("</", "<\\/")
+    loader = loader.replace(BUNDLE_PLACEHOLDER, url)
+    options = json.dumps({"apiHost": api_host.rstrip("/")}).replace("</", "<\\/")
     key = json.dumps(application.publishable_key)
     return f"<script>{loader}</script>\n<script>wayline.init({key}, {options});</script>"
