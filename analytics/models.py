@@ -179,3 +179,98 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.score} by {self.user_id}"
+
+
+# --- report rollups: precomputed by Celery, upserted on their unique keys -------------------
+
+
+class UserDayActivity(models.Model):
+    """A user was active (did at least one event) on a day: the base of retention, churn, activity."""
+
+    # No separate foreign-key indexes: the unique key leads with user, the index with application.
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="user_day_activity", db_index=False
+    )
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="day_activity", db_index=False)
+    day = models.DateField()
+    events = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "day"], name="dayactivity_unique_user_day")]
+        indexes = [models.Index(fields=["application", "day"], name="dayactivity_app_day")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} active {self.day}: {self.events}"
+
+
+class EventNameDaily(models.Model):
+    """How many times an event was done on a day in an application, and by how many users."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="event_name_daily", db_index=False
+    )
+    day = models.DateField()
+    name = models.CharField(max_length=200)
+    events = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "day", "name"], name="eventdaily_unique_app_day_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.day}: {self.events}"
+
+
+class StageEntryDaily(models.Model):
+    """How many transitions into a journey stage happened on a day, and by how many users."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="stage_entry_daily", db_index=False
+    )
+    stage = models.ForeignKey(JourneyStage, on_delete=models.CASCADE, related_name="entry_daily")
+    day = models.DateField()
+    entries = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "stage", "day"], name="stageentry_unique_app_stage_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} {self.day}: {self.entries}"
+
+
+class ReportRollupState(models.Model):
+    """How far the report rollups of an application are refreshed."""
+
+    application = models.OneToOneField(Application, on_delete=models.CASCADE, related_name="report_rollup_state")
+    refreshed_at = models.DateTimeField()
+    refreshed_since = models.DateTimeField(null=True, blank=True, help_text="Start of the last refreshed window.")
+
+    def __str__(self) -> str:
+        return f"{self.application_id} refreshed {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class SegmentMembership(models.Model):
+    """A user matched a segment rule that reports could not translate into SQL, at the last refresh."""
+
+    segment = models.ForeignKey("onboarding.Segment", on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="segment_memberships")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "user"], name="membership_unique_segment_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ∈ {self.segment_id}"
+
+
+class SegmentMembershipRefresh(models.Model):
+    segment = models.OneToOneField("onboarding.Segment", on_delete=models.CASCADE, related_name="membership_refresh")
+    refreshed_at = models.DateTimeField()
+    members = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}: {self.members} at {self.refreshed_at:%Y-%m-%d %H:%M}"

@@ -63,6 +63,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Public API: CORS per application (answers preflights itself), then JSON error pages for /api/.
+    "analytics.api.cors.PublicApiCorsMiddleware",
+    "analytics.api.errors.ApiJsonErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,7 +104,10 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": DATA_DIR / "wayline.sqlite3",
-            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"},
+            # IMMEDIATE: a transaction takes the write lock when it begins. A deferred one that read
+            # first and writes later fails at once with "database is locked" when another
+            # connection wrote in between (WAL cannot wait for that), e.g. two event batches.
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -121,7 +127,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Fresh result snapshots of every running experiment.
+    "experiments.experiments_recompute_running": {
+        "task": "experiments.experiments_recompute_running",
+        "schedule": 15 * 60,
+    },
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -164,6 +176,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "analytics.api.errors.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wayline API",
@@ -204,3 +217,54 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Where browsers reach this Wayline: used in install tags and preview links.
 WAYLINE_PUBLIC_URL = os.environ.get("WAYLINE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Public API: identify and event ingest (analytics.api, analytics.ingest) -------------------
+# Where accepted events wait for the consumer (`manage.py consume_events` or the beat task); without
+# Redis the API writes events directly to the database.
+WAYLINE_EVENT_BUFFER_URL = REDIS_URL
+WAYLINE_EVENT_STREAM = os.environ.get("WAYLINE_EVENT_STREAM", "wayline:events")
+# Events older than this are rejected (late data would rewrite journeys and experiment windows).
+WAYLINE_EVENT_MAX_AGE_DAYS = int(os.environ.get("WAYLINE_EVENT_MAX_AGE_DAYS", 30))
+# How long a process trusts its cached key -> application lookups (0: no cache).
+WAYLINE_KEY_CACHE_SECONDS = float(os.environ.get("WAYLINE_KEY_CACHE_SECONDS", 10))
+
+
+def rate_limits(value: str, defaults: dict[str, str]) -> dict[str, str]:
+    """``"publishable_key=6000/minute,client_ip=1200/minute"`` over the defaults."""
+    limits = dict(defaults)
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        name, _, rate = item.partition("=")
+        count, _, period = rate.partition("/")
+        if name.strip() not in defaults or not count.strip().isdigit() or not period.strip():
+            raise ImproperlyConfigured(f"WAYLINE_RATE_LIMITS: {item!r} is not like publishable_key=6000/minute")
+        limits[name.strip()] = rate.strip()
+    return limits
+
+
+# Fixed-window limits (analytics.api.throttling), counted in the default cache (Redis when REDIS_URL).
+WAYLINE_RATE_LIMITS = rate_limits(
+    os.environ.get("WAYLINE_RATE_LIMITS", ""),
+    {"publishable_key": "6000/minute", "client_ip": "1200/minute", "secret_key": "12000/minute"},
+)
+WAYLINE_RATE_LIMIT_CACHE = "default"
+# Each process adds its counts to the shared counters this often (and at once near a limit).
+WAYLINE_RATE_LIMIT_SYNC_SECONDS = 0.25
+# Dotted paths called after each write as hook(application_id=..., events=[...new events...]), and on
+# merge as hook(application_id=..., source_user_id=..., target_user_id=...) — for higher apps.
+WAYLINE_INGEST_HOOKS: list[str] = ["experiments.ingest_hooks.exposures_from_events"]
+WAYLINE_USER_MERGE_HOOKS: list[str] = ["experiments.ingest_hooks.exposures_on_user_merge"]
+# bench/ingest.py's reference endpoints under /api/v1/bench/; never in production.
+WAYLINE_BENCH_ROUTES = env_bool("WAYLINE_BENCH_ROUTES", False)
+# Events table partitioned by month on PostgreSQL (``manage.py partition_events``; docs/scaling.md).
+WAYLINE_PARTITION_EVENTS = env_bool("WAYLINE_PARTITION_EVENTS", False)
+# Behind a TLS-terminating proxy, the client IP for rate limits is the one it appends to X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = 1 if env_bool("WAYLINE_BEHIND_PROXY", False) else 0
+if REDIS_URL:
+    # A Redis that hangs must not hang requests: fail fast (rate limits then fail open).
+    CACHES["default"].setdefault("OPTIONS", {}).update({"socket_timeout": 1, "socket_connect_timeout": 1})
+    CELERY_BEAT_SCHEDULE["analytics.drain_event_stream"] = {
+        "task": "analytics.drain_event_stream",
+        "schedule": 10.0,
+        "options": {"expires": 10},
+    }
+# --- end of the public API block ---------------------------------------------------------------

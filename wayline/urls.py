@@ -1,4 +1,5 @@
 """URL map: the admin site, the public API and its schema, the demo host page."""
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -9,7 +10,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("analytics.api.urls")),
     path("api/v1/", include("analytics.api.content_urls")),
+    path("api/v1/reports/", include("analytics.api.report_urls")),
+    path("api/v1/experiments/", include("experiments.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("demo/", include("wayline.demo_urls")),
 ]
+
+if settings.WAYLINE_BENCH_ROUTES:  # bench/*.py only; never in production
+    urlpatterns.append(path("", include("wayline.bench_urls")))

@@ -1,3 +1,8 @@
 """Public API route for the content decision."""
+from django.urls import path
 
-urlpatterns: list = []
+from analytics.api.content import ContentApi
+
+urlpatterns = [
+    path("content", ContentApi.as_view(), name="api-content"),
+]
