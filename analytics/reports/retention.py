@@ -1,0 +1,161 @@
+"""Retention and churn from the ``UserDayActivity`` rollup.
+
+Cohort table: users first seen in the range, grouped by the ISO week of their first-seen day;
+cell ``k`` is the share of the cohort active in week ``k`` after first seen (days [7k, 7k + 7)
+after their own first day; see ``activity``). A cell is ``complete`` once that week is over for
+every member of the cohort.
+
+Churn by month: a user churns ``inactive_days`` (default 30) after an active day that is not
+followed by another within that many days. A month's churn rate is, of the users active in the
+``inactive_days`` before the month began ("active at the start"), the share who churn within it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from analytics.reports import sql
+from analytics.reports.filters import (
+    Report,
+    ReportFilters,
+    ReportMeta,
+    months_in_range,
+    next_month_start,
+    segment_users,
+    user_scope,
+)
+from onboarding.models import Segment
+
+
+@dataclass(frozen=True)
+class RetentionCell:
+    week: int  # weeks after first seen (0 = the first week)
+    active_users: int
+    share: float | None
+    complete: bool
+
+
+@dataclass(frozen=True)
+class CohortRow:
+    cohort_week: date  # Monday of the ISO week the users were first seen in
+    users: int
+    cells: tuple[RetentionCell, ...]
+
+
+@dataclass(frozen=True)
+class MonthlyChurn:
+    month: date
+    active_at_start: int
+    churned: int
+    churn_rate: float | None
+    complete: bool  # the month is over
+
+
+@dataclass(frozen=True)
+class SegmentChurn:
+    segment: str
+    active_at_start: int  # summed over the months
+    churned: int
+    churn_rate: float | None
+
+
+@dataclass(frozen=True)
+class RetentionReport(Report):
+    meta: ReportMeta
+    weeks: int
+    inactive_days: int
+    cohorts: tuple[CohortRow, ...]
+    churn: tuple[MonthlyChurn, ...]
+    churn_by_segment: tuple[SegmentChurn, ...]  # persona segments
+
+    def rows(self) -> list[dict]:
+        rows = []
+        for cohort in self.cohorts:
+            row = {"cohort_week": cohort.cohort_week.isoformat(), "users": cohort.users}
+            row.update({f"week_{c.week}": c.share for c in cohort.cells})
+            rows.append(row)
+        return rows
+
+
+def retention_report(*, filters: ReportFilters, weeks: int = 8, inactive_days: int = 30) -> RetentionReport:
+    scope = user_scope(filters, cohort=True)
+    today = filters.now.date()
+    cohorts = _cohorts(filters, scope.users, weeks, today)
+    everyone = user_scope(filters)
+    users = everyone.users
+    churn = _churn(filters, everyone, inactive_days, today)
+    by_segment = []
+    for segment in Segment.objects.filter(application_id=filters.application_id, is_persona=True).order_by("name"):
+        months = _churn(filters, segment_users(filters, segment).filter(id__in=users), inactive_days, today)
+        base, churned = sum(m.active_at_start for m in months), sum(m.churned for m in months)
+        by_segment.append(SegmentChurn(segment.slug, base, churned, churned / base if base else None))
+    return RetentionReport(meta=ReportMeta.of(filters, scope.segment_method), weeks=weeks,
+                           inactive_days=inactive_days, cohorts=cohorts, churn=churn,
+                           churn_by_segment=tuple(by_segment))
+
+
+def _cohorts(filters: ReportFilters, users, weeks: int, today: date) -> tuple[CohortRow, ...]:
+    users_sql, params = sql.subquery(users)
+    first_day = sql.day_of("u.first_seen_at")
+    cohort_week = sql.week_of(first_day)
+    sizes = {sql.as_date(w): int(n) for w, n in sql.fetch(
+        f"SELECT {cohort_week}, COUNT(*) FROM analytics_enduser u WHERE u.id IN ({users_sql}) GROUP BY 1", params)}
+    cells = {(sql.as_date(w), int(k)): int(n) for w, k, n in sql.fetch(
+        f"""SELECT cohort_week, k, COUNT(DISTINCT user_id) FROM (
+                SELECT u.id AS user_id, {cohort_week} AS cohort_week,
+                       {sql.days_between('a.day', first_day)} / 7 AS k
+                FROM analytics_enduser u JOIN analytics_userdayactivity a ON a.user_id = u.id
+                WHERE u.id IN ({users_sql}) AND a.day >= {first_day}
+            ) x WHERE k <= %s GROUP BY cohort_week, k""",
+        [*params, int(weeks)],
+    )}
+    rows = []
+    for week in sorted(sizes):
+        size = sizes[week]
+        rows.append(CohortRow(week, size, tuple(
+            RetentionCell(k, cells.get((week, k), 0), cells.get((week, k), 0) / size,
+                          week + timedelta(days=6 + 7 * k + 7) <= today)
+            for k in range(weeks + 1)
+        )))
+    return tuple(rows)
+
+
+def _churn(filters: ReportFilters, users, inactive_days: int, today: date) -> tuple[MonthlyChurn, ...]:
+    months = months_in_range(filters.start, filters.end)
+    users_sql, params = sql.users_subquery(users)
+    values = ", ".join(f"({sql.date_placeholder()})" for _ in months)
+    month_params = [sql.date_param(m) for m in months]
+    days = int(inactive_days)
+    base = {sql.as_date(m): int(n) for m, n in sql.fetch(
+        f"""WITH months(m) AS (VALUES {values})
+            SELECT months.m, COUNT(DISTINCT a.user_id) FROM months JOIN analytics_userdayactivity a
+              ON a.day >= {sql.plus_days('months.m', -days)} AND a.day < months.m
+            WHERE a.application_id = %s AND {sql.in_users('a.user_id', users_sql)}
+            GROUP BY months.m""",
+        [*month_params, filters.application_id, *params],
+    )}
+    churned = {sql.as_date(m): int(n) for m, n in sql.fetch(
+        f"""WITH months(m) AS (VALUES {values}),
+            gaps AS (
+                SELECT a.user_id, a.day, LEAD(a.day) OVER (PARTITION BY a.user_id ORDER BY a.day) AS next_day
+                FROM analytics_userdayactivity a
+                WHERE a.application_id = %s AND {sql.in_users('a.user_id', users_sql)} AND a.day >= %s
+            ),
+            churn AS (
+                SELECT user_id, {sql.month_of(sql.plus_days('day', days))} AS m FROM gaps
+                WHERE (next_day IS NULL OR next_day > {sql.plus_days('day', days)})
+                  AND {sql.plus_days('day', days)} <= %s
+            )
+            SELECT months.m, COUNT(DISTINCT churn.user_id) FROM months JOIN churn ON churn.m = months.m
+            WHERE EXISTS (SELECT 1 FROM analytics_userdayactivity b WHERE b.user_id = churn.user_id
+                          AND b.day >= {sql.plus_days('months.m', -days)} AND b.day < months.m)
+            GROUP BY months.m""",
+        [*month_params, filters.application_id, *params, sql.date_param(months[0] - timedelta(days=days)),
+         sql.date_param(today)],
+    )}
+    result = []
+    for month in months:
+        n, c = base.get(month, 0), churned.get(month, 0)
+        month_end = next_month_start(month)
+        result.append(MonthlyChurn(month, n, c, c / n if n else None, month_end <= today))
+    return tuple(result)
