@@ -42,7 +42,7 @@ export function renderTour(c: Ctx): Handle {
   function draw(target: Element) {
     const s = steps[i];
     const n = steps.length;
-    const modal = s.modal || g.modal;
+    const modal = s.modal;
     const arrowEl = h('div', 'wl-arrow');
     const tip = card(
       '',
