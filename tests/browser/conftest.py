@@ -92,11 +92,12 @@ def axe_violations(page, context=None) -> list[dict]:
 
 
 @pytest.fixture
-def admin_login(browser_context, live_server):
-    """Log a staff user into the admin in the browser context; returns the page."""
+def admin_login(browser_context, live_server, console):
+    """Log a staff user into the admin in the browser context; returns the page (its console watched)."""
 
     def login(username: str, password: str):
         page = browser_context.new_page()
+        console.attach(page)
         page.goto(f"{live_server.url}/admin/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)

@@ -20,7 +20,6 @@ def test_preview__admin_preview_link__draft_shown_with_badge_and_nothing_recorde
     step.title = "Draft wording"  # edited after publishing: only the draft says this
     step.save()
     page = admin_login("pm", "pw-pm")
-    console.attach(page)
     sent = []
     page.on("request", lambda request: "/api/v1/events" in request.url and sent.append(request.url))
 
