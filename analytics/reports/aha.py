@@ -183,7 +183,11 @@ def _logit(names: tuple[str, ...], did: np.ndarray, y: np.ndarray) -> tuple[str 
             model = "logit"
         except (PerfectSeparationError, PerfectSeparationWarning, ConvergenceWarning, np.linalg.LinAlgError):
             warnings.simplefilter("ignore")
-            params = Logit(y, x).fit_regularized(method="l1", alpha=1.0, disp=0).params
+            try:
+                params = Logit(y, x).fit_regularized(method="l1", alpha=1.0, disp=0).params
+            except (np.linalg.LinAlgError, ValueError):
+                # Collinear actions (always done together) leave nothing to estimate separately.
+                return None, ()
             ci, p, model = None, None, "logit_l1_regularized"
     odds = [
         OddsRatio(name, float(math.exp(params[j + 1])),

@@ -109,3 +109,17 @@ def test_aha_report__no_users__empty_without_model(application):
 
     assert (report.sample_size, report.actions, report.model, report.best_rule) == (0, (), None, None)
     assert report.to_dict()["retention_rate"] is None
+
+
+def test_logit__collinear_and_separating_actions__no_model_instead_of_crash():
+    import numpy as np
+
+    from analytics.reports.aha import _logit
+
+    # Given two actions always done by the same users, which also predict retention perfectly
+    y = np.array([1] * 5 + [0] * 7)
+    did = np.column_stack([y > 0, y > 0, np.arange(12) < 9])
+    # When the regression is attempted, then there is no model rather than an exception
+    model, odds = _logit(("a", "b", "c"), did, y)
+    assert model is None or model.startswith("logit")
+    assert isinstance(odds, tuple)

@@ -94,13 +94,21 @@ def test_limits__redis_cache__one_shared_counter_per_scope(client, application, 
     client_redis.delete(*keys)
 
 
-def test_synced_counters__far_from_limit__shared_counter_updated_once_per_interval(settings):
-    from django.core.cache import cache
+def private_cache(settings, name: str):
+    """A cache of the test's own, so entries other tests leave (and LocMem culling) cannot interfere."""
+    from django.core.cache import caches
 
+    settings.CACHES = {**settings.CACHES, name: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": name}}
+    settings.WAYLINE_RATE_LIMIT_CACHE = name
+    return caches[name]
+
+
+def test_synced_counters__far_from_limit__shared_counter_updated_once_per_interval(settings):
     from analytics.api.throttling import SyncedCounters
 
     settings.WAYLINE_RATE_LIMIT_SYNC_SECONDS = 1.0
     key = f"test-sync-{uuid.uuid4().hex}"
+    cache = private_cache(settings, key)
     counters = SyncedCounters()
     # When ten requests arrive within one interval, far below a limit of 100
     values = [counters.increment([key], [100], 61, now=1000.0 + i * 0.05)[0] for i in range(10)]
@@ -126,6 +134,7 @@ def test_synced_counters__other_process_counts__seen_at_sync(settings):
     from analytics.api.throttling import SyncedCounters
 
     key = f"test-sync-{uuid.uuid4().hex}"
+    private_cache(settings, key)
     ours, theirs = SyncedCounters(), SyncedCounters()  # two worker processes sharing the cache
     for _ in range(5):
         theirs.increment([key], [6], 61, now=50.0)  # the first and the fifth (80 % of 6) are synced
