@@ -14,7 +14,11 @@ PROBE = (
     " 'broker': settings.CELERY_BROKER_URL, 'cache': settings.CACHES['default']['BACKEND'], 'debug': settings.DEBUG,"
     " 'hosts': settings.ALLOWED_HOSTS}))"
 )
-VARIABLES = ("DATABASE_URL", "REDIS_URL", "WAYLINE_SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "WAYLINE_DATA_DIR")
+# DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests for their own process only.
+VARIABLES = (
+    "DATABASE_URL", "REDIS_URL", "WAYLINE_SECRET_KEY", "ALLOWED_HOSTS", "DEBUG", "WAYLINE_DATA_DIR",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+)
 
 
 def run(code_or_args, env_overrides, tmp_path):
