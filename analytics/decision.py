@@ -117,7 +117,7 @@ def _candidates(config: PublishedConfig, visit: Visit, facts: UserFacts) -> tupl
 
 def _is_automatic(config: PublishedConfig, guide_id: int, state: UserGuideState) -> bool:
     live = config.by_id.get(guide_id)
-    return live.automatic if live is not None else state.trigger != Guide.Trigger.MANUAL
+    return live.automatic if live is not None else guide_id not in config.manual_guide_ids
 
 
 class _Targeting:

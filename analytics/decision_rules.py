@@ -29,9 +29,6 @@ class UserGuideState:
     last_session_id: str = ""
     dismissed_at: datetime | None = None  # the latest dismissal
     completed_at: datetime | None = None
-    # The guide's trigger as the guide row says now; decides whether a guide that is no longer
-    # live still counts towards the throttle.
-    trigger: str = Guide.Trigger.PAGE_LOAD
 
     @property
     def dismissed(self) -> bool:

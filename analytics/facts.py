@@ -6,7 +6,7 @@ The *visitor* query reads, in one round trip:
 * the user, by external id or through the alias of an anonymous id, with their account's traits;
 * exactly the counters the live segment rules read, as conditional sums over the user's
   ``UserEventDaily`` rows (one range of the unique ``(user, name, day)`` index);
-* the user's guide states, with each guide's trigger, and their completed checklist items.
+* the user's guide states and completed checklist items.
 
 The counters named are those of the configuration this process last built. When the version
 shows it is stale and the rebuilt configuration reads other counters, those are fetched with
@@ -43,11 +43,12 @@ from onboarding.config_cache import (
     published_config_cached,
     published_config_get,
 )
-from onboarding.models import Application, Guide
+from onboarding.models import Application
 from onboarding.rules import UserFacts
 
 CounterKey = tuple[str, int | None]  # (event, within_days)
 _USER_FIELDS = ["id", "application_id", "external_id", "account_id", "traits", "stage_id"]
+_TRAITS = _USER_FIELDS.index("traits")
 # JSON functions: (build an array, aggregate rows into an array) per database vendor.
 _JSON_FUNCTIONS = {"postgresql": ("json_build_array", "json_agg"), "sqlite": ("json_array", "json_group_array")}
 
@@ -82,7 +83,7 @@ def user_snapshot_get(
         facts = user_facts_for(config=config, traits={}, account_traits={}, stage=None, event_counts={})
         return UserSnapshot(config=config, user=None, facts=facts)
     account_traits, totals, states, completed = row[len(VERSION_COLUMNS) + len(_USER_FIELDS):]
-    user_values[4] = _json_object(user_values[4])
+    user_values[_TRAITS] = _json_object(user_values[_TRAITS])
     user = EndUser.from_db(connection.alias, _USER_FIELDS, user_values)
     if config.counter_keys == set(keys):
         counts = {key: int(total or 0) for key, total in zip(keys, _json(totals) or ())}
@@ -119,8 +120,7 @@ def _visitor_sql(vendor: str, lookup: str, keys: tuple[CounterKey, ...]) -> str:
         counts = "NULL"
     states = (
         f"(SELECT {aggregate}({array}(s.guide_id, s.seen_count, s.last_seen_at, s.last_session_id, s.dismissed_at, "
-        f"s.completed_at, g.trigger)) FROM {GuideState._meta.db_table} s "
-        f"JOIN {Guide._meta.db_table} g ON g.id = s.guide_id WHERE s.user_id = u.id)"
+        f"s.completed_at)) FROM {GuideState._meta.db_table} s WHERE s.user_id = u.id)"
     )
     completed = (f"(SELECT {aggregate}(c.item_id) FROM {ChecklistItemCompletion._meta.db_table} c "
                  "WHERE c.user_id = u.id)")
@@ -189,9 +189,9 @@ def _guide_states(rows: Iterable[list]) -> dict[int, UserGuideState]:
     return {
         guide_id: UserGuideState(
             seen_count=seen, last_seen_at=_datetime(seen_at), last_session_id=session or "",
-            dismissed_at=_datetime(dismissed), completed_at=_datetime(completed), trigger=trigger,
+            dismissed_at=_datetime(dismissed), completed_at=_datetime(completed),
         )
-        for guide_id, seen, seen_at, session, dismissed, completed, trigger in rows
+        for guide_id, seen, seen_at, session, dismissed, completed in rows
     }
 
 

@@ -46,13 +46,15 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/14"
 STREAM = "bench:ingest:events"
 EVENTS_PER_REQUEST = 20
 USERS = 2000
+GUIDE = {"id": 0}  # the published tour the $guide_* events name, set up in main()
 
 LUA = r"""
 -- Batches of 20 events with unique ids: <tag>-<thread>-4000-8000-<sequence>.
 local key, path, tag, stamp = "%(key)s", "%(path)s", "%(tag)s", "%(stamp)s"
-local users = %(users)d
-local names = {"$pageview", "report_viewed", "integration_connected", "widget_customized", "message_sent",
-               "$guide_shown", "teammate_invited", "$pageview"}
+local users, guide = %(users)d, %(guide)d
+-- A snippet's traffic: mostly page views and guide events; 3 of 10 are named by journey-stage rules.
+local names = {"$pageview", "$pageview", "$pageview", "$pageview", "$guide_shown", "$guide_step_viewed",
+               "message_sent", "report_viewed", "conversation_assigned", "widget_customized"}
 local threads, started = {}, 0
 
 function setup(thread)
@@ -75,8 +77,8 @@ local function batch()
     local user = math.random(users)
     parts[i] = string.format(
       '{"id":"%%s-%%04x-4000-8000-%%012x","name":"%%s","user_id":"bench-u-%%d","timestamp":"%%s",' ..
-      '"properties":{"plan":"pro","step":%%d,"source":"wrk"},"url":"https://app.bench.test/p/%%d","session_id":"s-%%d"}',
-      tag, tid, seq, names[seq %% #names + 1], user, stamp, i, user %% 40, user)
+      '"properties":{"guide_id":%%d,"step":%%d,"source":"wrk"},"url":"https://app.bench.test/p/%%d","session_id":"s-%%d"}',
+      tag, tid, seq, names[seq %% #names + 1], user, stamp, guide, i, user %% 40, user)
   end
   return '{"events":[' .. table.concat(parts, ",") .. ']}'
 end
@@ -127,6 +129,7 @@ def main() -> None:
     from onboarding.services import application_create
 
     application = application_create(name="Bench ingest", allowed_origins=["https://app.bench.test"])
+    GUIDE["id"] = tour_create(application)
     redis_flush(args.redis_url)
     results: dict[str, list[dict]] = {"ceiling": [], "ingest": [], "plain": [], "plain_unthrottled": []}
     load_before = os.getloadavg()
@@ -194,6 +197,16 @@ def database_recreate(database_url: str) -> None:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
+def tour_create(application) -> int:
+    from onboarding.models import Guide, TourStep
+    from onboarding.services import guide_publish
+
+    guide = Guide.objects.create(application=application, kind=Guide.Kind.TOUR, name="Welcome tour")
+    TourStep.objects.create(guide=guide, order=1, selector="#start", title="Start here")
+    guide_publish(guide=guide)
+    return guide.id
+
+
 def redis_flush(redis_url: str) -> None:
     import redis
 
@@ -241,7 +254,7 @@ def wait_until_up(base: str, timeout: float = 60.0) -> None:
 
 def lua(key: str, path: str, *, tag: str = "00000000") -> str:
     stamp = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-    return LUA % {"key": key, "path": path, "tag": tag, "stamp": stamp, "users": USERS}
+    return LUA % {"key": key, "path": path, "tag": tag, "stamp": stamp, "users": USERS, "guide": GUIDE["id"]}
 
 
 def run_wrk(base: str, script: str, args, *, duration: int) -> dict:
@@ -282,7 +295,8 @@ def ingest_round(base: str, key: str, args, *, duration: int, meter: CpuMeter) -
                 break
             time.sleep(0.05)  # polling the database from outside the system under test
         committed_at = time.monotonic()
-        cpu = meter.used_since(before)
+        parts = meter.parts_since(before)
+        cpu = round(sum(parts.values()), 2)
         distinct = connection.execute(
             "SELECT count(DISTINCT id) FROM analytics_event WHERE id >= %s::uuid AND id <= %s::uuid",
             uuid_range(tag),
@@ -296,6 +310,7 @@ def ingest_round(base: str, key: str, args, *, duration: int, meter: CpuMeter) -
         "http_p99_ms": http["p99_ms"], "seconds_to_commit": round(elapsed, 2),
         "lag_after_last_response_s": round(committed_at - accepted_at, 2),
         "events_per_s": round(distinct / elapsed), "cpu_s": cpu, "events_per_cpu_s": round(distinct / cpu),
+        "cpu_us_per_event": {part: round(seconds / distinct * 1e6) for part, seconds in parts.items()},
     }
 
 
@@ -310,37 +325,45 @@ class CpuMeter:
         import psycopg
         import redis
 
+        self.gunicorn_pid, self.consumer_pid = gunicorn_pid, consumer_pid
         self.fixed = [gunicorn_pid, consumer_pid]
         self.database = urlsplit(database_url).path.lstrip("/")
         self.admin = psycopg.connect(database_url, autocommit=True)
         self.redis_pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
         self.exclude: set[int] = set()
 
-    def pids(self) -> set[int]:
-        pids = set(self.fixed) | {self.redis_pid}
-        for pid in self.fixed:
-            try:
-                pids |= {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
-            except OSError:
-                pass
+    def pids(self) -> dict[int, str]:
+        """pid -> component."""
+        pids = {self.gunicorn_pid: "web", self.consumer_pid: "consumer", self.redis_pid: "redis"}
+        try:
+            children = Path(f"/proc/{self.gunicorn_pid}/task/{self.gunicorn_pid}/children").read_text().split()
+            pids.update({int(child): "web" for child in children})
+        except OSError:
+            pass
         backends = self.admin.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.database]
         ).fetchall()
-        return (pids | {row[0] for row in backends}) - self.exclude
+        pids.update({row[0]: "postgres" for row in backends})
+        return {pid: part for pid, part in pids.items() if pid not in self.exclude}
 
-    def sample(self) -> dict[int, float]:
+    def sample(self) -> dict[int, tuple[str, float]]:
         times = {}
-        for pid in self.pids():
+        for pid, part in self.pids().items():
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            times[pid] = (int(fields[11]) + int(fields[12])) / self.TICK  # utime + stime
+            times[pid] = (part, (int(fields[11]) + int(fields[12])) / self.TICK)  # utime + stime
         return times
 
-    def used_since(self, before: dict[int, float]) -> float:
-        after = self.sample()
-        return round(sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items()), 2)
+    def used_since(self, before: dict) -> float:
+        return round(sum(self.parts_since(before).values()), 2)
+
+    def parts_since(self, before: dict) -> dict[str, float]:
+        parts: dict[str, float] = {}
+        for pid, (part, seconds) in self.sample().items():
+            parts[part] = parts.get(part, 0.0) + seconds - before.get(pid, (part, 0.0))[1]
+        return {part: round(seconds, 2) for part, seconds in sorted(parts.items())}
 
 
 def uuid_range(tag: str) -> tuple[str, str]:
@@ -432,6 +455,11 @@ def report(results: dict, copy: dict, direct: dict | None, args, load_before, lo
               f"{direct['events_per_s']:,.0f} | {direct['events_per_s'] / ceiling:.2f} | – | – |")
     print(f"| (b) raw COPY of the same rows, 1,000 per commit | {copy['rows_per_s']:,.0f} | "
           f"ingest = {ingest / copy['rows_per_s']:.2f} of (b) | – | – |")
+    parts = {part: statistics.median(r["cpu_us_per_event"].get(part, 0) for r in results["ingest"])
+             for part in ("web", "consumer", "postgres", "redis")}
+    print("\nIngest CPU per stored event (µs, medians): "
+          + ", ".join(f"{part} {value:,.0f}" for part, value in parts.items())
+          + f"; the ceiling's web workers: {1e6 / ceiling_cpu:,.0f}.")
     accepted = sum(r["accepted_202"] for r in results["ingest"]) * EVENTS_PER_REQUEST
     print(f"\nReconciliation: {sum(r['sent_events'] for r in results['ingest']):,} events sent in the ingest rounds, "
           f"{accepted:,} accepted (202), {sum(r['distinct_stored'] for r in results['ingest']):,} distinct ids stored, "

@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200_000)
     parser.add_argument("--events-per-user", type=int, default=10)
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
+    parser.add_argument("--keep-rollups", action="store_true", help="with --reuse: do not rebuild the rollups")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -275,12 +276,17 @@ def _run(application, args) -> None:
     from analytics.reports.registry import REPORTS
     from analytics.reports.rollups import rollups_refresh
 
-    full = _timed(lambda: rollups_refresh(application_id=application.id, since=None, now=NOW))
-    incremental = _timed(lambda: rollups_refresh(application_id=application.id, since=NOW - timedelta(days=2),
-                                                 now=NOW))
+    if args.reuse and args.keep_rollups:
+        full = incremental = float("nan")
+        print("rollups kept")
+    else:
+        full = _timed(lambda: rollups_refresh(application_id=application.id, since=None, now=NOW))
+        incremental = _timed(lambda: rollups_refresh(application_id=application.id, since=NOW - timedelta(days=2),
+                                                     now=NOW))
+        print(f"rollups: full build {full:.2f} s, incremental (2 days) {incremental:.2f} s")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    print(f"rollups: full build {full:.2f} s, incremental (2 days) {incremental:.2f} s")
+        cursor.execute("VACUUM ANALYZE")  # as autovacuum would: visibility map for index-only scans
+    print(f"load average before the reports: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     filters = ReportFilters.build(application_id=application.id, start=(NOW - timedelta(days=90)).date(),
                                   end=(NOW - timedelta(days=1)).date(), now=NOW)
     postgres = {}

@@ -2,9 +2,10 @@
 
 Every publish, unpublish, archive, segment save and application save bumps
 ``Application.config_version`` (``services.application_config_changed``). Each request reads
-that version with one cheap query; the cache is rebuilt — four queries — only when it moved.
-Each web process holds its own copy, so nothing has to be broadcast between processes, and a
-change is seen by the very next request everywhere.
+that version — with one cheap query, or inside a query it makes anyway (the content decision's
+``analytics.facts`` selects it with the user) — and the cache is rebuilt, five queries, only
+when it moved. Each web process holds its own copy, so nothing has to be broadcast between
+processes, and a change is seen by the very next request everywhere.
 
 ``published_config_build`` is a pure function of plain values, so the decision can be tested on
 hand-written payloads; it also pre-computes what every request would otherwise recompute
@@ -87,6 +88,9 @@ class PublishedConfig:
     theme: Mapping[str, Any]
     throttle_per_hour: int
     throttle_per_day: int
+    # Every guide of the application, live or not, triggered manually (as its row said when this
+    # was built): a guide no longer live still counts towards the throttle unless it is manual.
+    manual_guide_ids: frozenset[int] = frozenset()
 
 
 def published_config_build(
@@ -99,6 +103,7 @@ def published_config_build(
     theme: Mapping[str, Any],
     throttle_per_hour: int = 0,
     throttle_per_day: int = 0,
+    manual_guide_ids: Iterable[int] = (),
 ) -> PublishedConfig:
     """Compile live payloads, segment rules (id -> rule) and stages ((id, slug) in order)."""
     stages = list(stages)
@@ -139,6 +144,7 @@ def published_config_build(
         theme=dict(theme),
         throttle_per_hour=throttle_per_hour,
         throttle_per_day=throttle_per_day,
+        manual_guide_ids=frozenset(manual_guide_ids),
     )
 
 
@@ -190,7 +196,7 @@ _lock = threading.Lock()
 
 
 def published_config_load(*, application_id: int) -> PublishedConfig:
-    """Build the configuration from the database: four queries."""
+    """Build the configuration from the database: five queries."""
     application = Application.objects.filter(pk=application_id).first()
     if application is None:  # deleted while a key cache still knew it: nothing to show
         return published_config_build(application_id=application_id, version=0, payloads=(), segments={},
@@ -205,6 +211,9 @@ def published_config_load(*, application_id: int) -> PublishedConfig:
         theme=application.theme(),
         throttle_per_hour=application.throttle_per_hour,
         throttle_per_day=application.throttle_per_day,
+        manual_guide_ids=Guide.objects.filter(
+            application_id=application.id, trigger=Guide.Trigger.MANUAL
+        ).values_list("id", flat=True),
     )
 
 

@@ -19,7 +19,7 @@ from analytics.models import EndUser
 from analytics.reports.rollups import rollups_refresh
 from analytics.simulation.generator import ExperimentArm, GuideRefs, Population, Simulation, SimulationConfig, Units
 from analytics.simulation.loader import (
-    LoadStats, UserIds, copy_rows, simulation_load_copy, simulation_load_ingest,
+    LoadStats, UserIds, bulk_load, copy_rows, simulation_load_copy, simulation_load_ingest,
 )
 from analytics.simulation.truth import AA, BAR, CHECKLIST, TOUR, PlantedExperiment, Truth
 from experiments.assignment import experiment_plans_clear, unit_id_for
@@ -187,7 +187,9 @@ def simulation_run(*, application: Application, config: SimulationConfig, guides
                                        on_chunk=exposures_write_function(plans, simulation.start_ms), now=now,
                                        progress=progress)
     started = time.perf_counter()
-    rollups_refresh(application_id=application.id, since=None, now=now)
+    with bulk_load(("analytics_userdayactivity", "analytics_eventnamedaily", "analytics_stageentrydaily"),
+                   enabled=bulk_mode, stats=stats):  # millions of deferred FK checks at COMMIT otherwise
+        rollups_refresh(application_id=application.id, since=None, now=now)
     stats.timed("report rollups", started)
     logger.info("simulation.loaded", extra={"application_id": application.id, "users": stats.users,
                                             "events": stats.events})

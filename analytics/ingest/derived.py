@@ -20,6 +20,7 @@ write rolls back and the batch is retried. Analytics never imports the apps that
 """
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from functools import lru_cache
 
@@ -28,9 +29,9 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from analytics.ingest.bulk_sql import any_of, insert_rows, update_rows
+from analytics.ingest.bulk_sql import any_of, insert_rows, select_rows, update_rows
 from analytics.ingest.guide_events import guide_events_apply
-from analytics.ingest.stages import UserState, stages_update, stage_rules_load
+from analytics.ingest.stages import StageRules, UserState, stage_rules_load, stages_update
 from analytics.models import EndUser
 
 DAILY_ON_CONFLICT = (
@@ -46,7 +47,8 @@ def derived_state_update(*, application_id: int, events: list[dict]) -> None:
     by_user: dict[int, list[dict]] = defaultdict(list)
     for event in ordered:
         by_user[event["user_pk"]].append(event)
-    users = users_lock(user_ids=by_user.keys())
+    rules = stage_rules_load(application_id=application_id)
+    users = users_lock(user_ids=by_user.keys(), with_traits=rules.reads_traits)
     for user_id, user_events in by_user.items():
         user = users[user_id]
         first, last = user_events[0]["timestamp"], user_events[-1]["timestamp"]
@@ -54,28 +56,45 @@ def derived_state_update(*, application_id: int, events: list[dict]) -> None:
             user.first_seen_at, user.changed = first, True
         if user.last_seen_at is None or last > user.last_seen_at:
             user.last_seen_at, user.changed = last, True
-    stages_update(application_id=application_id, users=users, events_by_user=by_user)
+    stages_update(application_id=application_id, users=users, events_by_user=by_user, rules=rules)
     users_save(users=users.values())
     _daily_counts_add(ordered)
     surveys = any(event["name"] == "$survey_submitted" for event in ordered)
-    slugs = _stage_slugs(application_id, users) if surveys else {}
+    slugs = _stage_slugs(rules, users) if surveys else {}
     guide_events_apply(application_id=application_id, events=ordered, stage_slugs=slugs)
     _hooks_run(application_id, ordered)
 
 
-def users_lock(*, user_ids) -> dict[int, UserState]:
-    """Lock the users' rows in id order and read what derived state needs.
+def users_lock(*, user_ids, with_traits: bool = True) -> dict[int, UserState]:
+    """Lock the users' rows in id order and read what derived state needs (traits only if asked).
 
     ``FOR NO KEY UPDATE``: writers of the same user take turns, but inserting events that point at
     a user (which takes a key-share lock) never waits for, or deadlocks with, this lock.
     """
-    rows = (
-        EndUser.objects.filter(any_of("analytics_enduser.id", sorted(user_ids), "bigint"))
-        .order_by("pk")
-        .select_for_update(of=("self",), no_key=True)
-        .values_list("id", "stage_id", "stage_entered_at", "first_seen_at", "last_seen_at", "traits", "account__traits")
-    )
-    return {row[0]: UserState(*row[:5], traits=row[5] or {}, account_traits=row[6] or {}) for row in rows}
+    ids = sorted(user_ids)
+    if connection.vendor == "postgresql":
+        traits = ", u.traits, a.traits" if with_traits else ", NULL, NULL"
+        join = " LEFT JOIN analytics_account a ON a.id = u.account_id" if with_traits else ""
+        rows = select_rows(
+            f"SELECT u.id, u.stage_id, u.stage_entered_at, u.first_seen_at, u.last_seen_at{traits} "
+            f"FROM analytics_enduser u{join} WHERE u.id = ANY(%b::bigint[]) ORDER BY u.id FOR NO KEY UPDATE OF u",
+            [ids],
+        )
+    else:
+        fields = ["traits", "account__traits"] if with_traits else []
+        rows = (
+            EndUser.objects.filter(any_of("analytics_enduser.id", ids, "bigint"))
+            .order_by("pk")
+            .values_list("id", "stage_id", "stage_entered_at", "first_seen_at", "last_seen_at", *fields)
+        )
+    return {row[0]: UserState(*row[:5], traits=_get(row, 5), account_traits=_get(row, 6)) for row in rows}
+
+
+def _get(row: tuple, index: int) -> dict:
+    value = row[index] if len(row) > index else None
+    if isinstance(value, str):  # Django's connection hands jsonb over as text, for JSONField to decode
+        value = json.loads(value)
+    return value or {}
 
 
 def users_save(*, users) -> None:
@@ -109,10 +128,8 @@ def _daily_counts_add(events: list[dict]) -> None:
     )
 
 
-def _stage_slugs(application_id: int, users: dict[int, UserState]) -> dict[int, str]:
-    if not any(user.stage_id for user in users.values()):
-        return {}
-    slugs = {stage.id: stage.slug for stage in stage_rules_load(application_id=application_id).stages}
+def _stage_slugs(rules: StageRules, users: dict[int, UserState]) -> dict[int, str]:
+    slugs = {stage.id: stage.slug for stage in rules.stages}
     return {user.id: slugs.get(user.stage_id, "") for user in users.values() if user.stage_id}
 
 

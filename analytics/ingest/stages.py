@@ -47,6 +47,7 @@ class StageRules:
     event_keys: frozenset[tuple[str, int | None]]
     distinct_keys: frozenset[tuple[tuple[str, ...], int | None]]
     names: frozenset[str]  # every event a rule reads
+    reads_traits: bool  # whether any rule reads user or account traits
 
     def by_id(self, stage_id: int | None) -> StageRule | None:
         return next((stage for stage in self.stages if stage.id == stage_id), None)
@@ -66,7 +67,16 @@ def stage_rules_load(*, application_id: int) -> StageRules:
         event_keys |= events
         distinct_keys |= distinct
     names = {name for name, _ in event_keys} | {name for names, _ in distinct_keys for name in names}
-    return StageRules(stages, frozenset(event_keys), frozenset(distinct_keys), frozenset(names))
+    reads_traits = any(_reads_traits(stage.rule) for stage in stages)
+    return StageRules(stages, frozenset(event_keys), frozenset(distinct_keys), frozenset(names), reads_traits)
+
+
+def _reads_traits(node: Any) -> bool:
+    if isinstance(node, dict):
+        return "trait" in node or "account_trait" in node or any(_reads_traits(v) for v in node.values())
+    if isinstance(node, list):
+        return any(_reads_traits(item) for item in node)
+    return False
 
 
 @dataclass
@@ -89,12 +99,14 @@ def stages_update(
     users: dict[int, UserState],
     events_by_user: dict[int, list[dict]],
     now: datetime | None = None,
+    rules: StageRules | None = None,
 ) -> list[StageTransition]:
     """Re-evaluate stages; update ``users`` in place and insert (and return) the transitions.
 
     With ``now``, every user in ``users`` is also evaluated once at ``now`` (after identify).
+    ``users`` must carry traits if ``rules.reads_traits``.
     """
-    rules = stage_rules_load(application_id=application_id)
+    rules = rules or stage_rules_load(application_id=application_id)
     if not rules.stages:
         return []
     due = {

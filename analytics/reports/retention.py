@@ -81,16 +81,20 @@ def retention_report(*, filters: ReportFilters, weeks: int = 8, inactive_days: i
     scope = user_scope(filters, cohort=True)
     today = filters.now.date()
     cohorts = _cohorts(filters, scope.users, weeks, today)
-    everyone = user_scope(filters)
-    users = everyone.users
-    churn = _churn(filters, everyone, inactive_days, today)
+    personas = list(Segment.objects.filter(application_id=filters.application_id, is_persona=True).order_by("name"))
+    counts = _churn(filters, user_scope(filters), personas, inactive_days, today)
+    churn = []
+    for month in months_in_range(filters.start, filters.end):
+        n = sum(base for (m, _), (base, _) in counts.items() if m == month)
+        c = sum(churned for (m, _), (_, churned) in counts.items() if m == month)
+        churn.append(MonthlyChurn(month, n, c, c / n if n else None, next_month_start(month) <= today))
     by_segment = []
-    for segment in Segment.objects.filter(application_id=filters.application_id, is_persona=True).order_by("name"):
-        months = _churn(filters, segment_users(filters, segment).filter(id__in=users), inactive_days, today)
-        base, churned = sum(m.active_at_start for m in months), sum(m.churned for m in months)
+    for index, segment in enumerate(personas):
+        base = sum(b for (_, g), (b, _) in counts.items() if g == index)
+        churned = sum(c for (_, g), (_, c) in counts.items() if g == index)
         by_segment.append(SegmentChurn(segment.slug, base, churned, churned / base if base else None))
     return RetentionReport(meta=ReportMeta.of(filters, scope.segment_method), weeks=weeks,
-                           inactive_days=inactive_days, cohorts=cohorts, churn=churn,
+                           inactive_days=inactive_days, cohorts=cohorts, churn=tuple(churn),
                            churn_by_segment=tuple(by_segment))
 
 
@@ -120,42 +124,61 @@ def _cohorts(filters: ReportFilters, users, weeks: int, today: date) -> tuple[Co
     return tuple(rows)
 
 
-def _churn(filters: ReportFilters, users, inactive_days: int, today: date) -> tuple[MonthlyChurn, ...]:
+def _churn(filters: ReportFilters, users, personas: list[Segment], inactive_days: int,
+           today: date) -> dict[tuple[date, int], tuple[int, int]]:
+    """(month, persona index or -1) -> (active at the start, churned), in one pass for all personas.
+
+    A user in several personas counts in the first by name (personas are meant to be exclusive).
+    """
     months = months_in_range(filters.start, filters.end)
     users_sql, params = sql.users_subquery(users)
+    if users_sql is None:  # through the users table, so the activity scan reads its index alone
+        users_sql, params = "SELECT id FROM analytics_enduser WHERE application_id = %s", [filters.application_id]
+    cases, case_params = [], []
+    for index, segment in enumerate(personas):
+        member_sql, member_params = sql.subquery(segment_users(filters, segment))
+        cases.append(f"WHEN u.id IN ({member_sql}) THEN {index}")
+        case_params.extend(member_params)
+    group = f"CASE {' '.join(cases)} ELSE -1 END" if cases else "-1"
+    groups = f"SELECT u.id, {group} AS grp FROM analytics_enduser u WHERE u.application_id = %s"
+    group_params = [*case_params, filters.application_id]
     values = ", ".join(f"({sql.date_placeholder()})" for _ in months)
     month_params = [sql.date_param(m) for m in months]
     days = int(inactive_days)
-    base = {sql.as_date(m): int(n) for m, n in sql.fetch(
-        f"""WITH months(m) AS (VALUES {values})
-            SELECT months.m, COUNT(DISTINCT a.user_id) FROM months JOIN analytics_userdayactivity a
-              ON a.day >= {sql.plus_days('months.m', -days)} AND a.day < months.m
-            WHERE a.application_id = %s AND {sql.in_users('a.user_id', users_sql)}
-            GROUP BY months.m""",
-        [*month_params, filters.application_id, *params],
-    )}
-    churned = {sql.as_date(m): int(n) for m, n in sql.fetch(
+    base = sql.fetch(
+        f"""WITH months(m) AS (VALUES {values}),
+            active AS (
+                SELECT DISTINCT months.m, a.user_id FROM months JOIN analytics_userdayactivity a
+                  ON a.day >= {sql.plus_days('months.m', -days)} AND a.day < months.m
+                WHERE a.user_id IN ({users_sql})
+            )
+            SELECT active.m, g.grp, COUNT(*) FROM active JOIN ({groups}) g ON g.id = active.user_id
+            GROUP BY active.m, g.grp""",
+        [*month_params, *params, *group_params],
+    )
+    churned = sql.fetch(
         f"""WITH months(m) AS (VALUES {values}),
             gaps AS (
                 SELECT a.user_id, a.day, LEAD(a.day) OVER (PARTITION BY a.user_id ORDER BY a.day) AS next_day
                 FROM analytics_userdayactivity a
-                WHERE a.application_id = %s AND {sql.in_users('a.user_id', users_sql)} AND a.day >= %s
+                WHERE a.user_id IN ({users_sql}) AND a.day >= %s
             ),
             churn AS (
-                SELECT user_id, {sql.month_of(sql.plus_days('day', days))} AS m FROM gaps
-                WHERE (next_day IS NULL OR next_day > {sql.plus_days('day', days)})
-                  AND {sql.plus_days('day', days)} <= %s
+                SELECT DISTINCT months.m, gaps.user_id FROM gaps
+                JOIN months ON months.m = {sql.month_of(sql.plus_days('gaps.day', days))}
+                WHERE (gaps.next_day IS NULL OR gaps.next_day > {sql.plus_days('gaps.day', days)})
+                  AND {sql.plus_days('gaps.day', days)} <= %s
             )
-            SELECT months.m, COUNT(DISTINCT churn.user_id) FROM months JOIN churn ON churn.m = months.m
+            SELECT churn.m, g.grp, COUNT(*) FROM churn JOIN ({groups}) g ON g.id = churn.user_id
             WHERE EXISTS (SELECT 1 FROM analytics_userdayactivity b WHERE b.user_id = churn.user_id
-                          AND b.day >= {sql.plus_days('months.m', -days)} AND b.day < months.m)
-            GROUP BY months.m""",
-        [*month_params, filters.application_id, *params, sql.date_param(months[0] - timedelta(days=days)),
-         sql.date_param(today)],
-    )}
-    result = []
-    for month in months:
-        n, c = base.get(month, 0), churned.get(month, 0)
-        month_end = next_month_start(month)
-        result.append(MonthlyChurn(month, n, c, c / n if n else None, month_end <= today))
-    return tuple(result)
+                          AND b.day >= {sql.plus_days('churn.m', -days)} AND b.day < churn.m)
+            GROUP BY churn.m, g.grp""",
+        [*month_params, *params, sql.date_param(months[0] - timedelta(days=days)), sql.date_param(today),
+         *group_params],
+    )
+    counts: dict[tuple[date, int], list[int]] = {}
+    for m, grp, n in base:
+        counts.setdefault((sql.as_date(m), int(grp)), [0, 0])[0] = int(n)
+    for m, grp, n in churned:
+        counts.setdefault((sql.as_date(m), int(grp)), [0, 0])[1] = int(n)
+    return {key: (b, c) for key, (b, c) in counts.items()}

@@ -14,7 +14,7 @@ STAGES = [(1, "signup"), (2, "onboarding"), (3, "activation"), (4, "adoption")]
 PAGE = "https://app.acme.test/settings/team?tab=members#invite"
 
 
-def config(*payloads, segments=None, per_hour=0, per_day=0):
+def config(*payloads, segments=None, per_hour=0, per_day=0, manual_guide_ids=()):
     return published_config_build(
         application_id=1,
         version=3,
@@ -24,6 +24,7 @@ def config(*payloads, segments=None, per_hour=0, per_day=0):
         theme={"primary_color": "#4f46e5"},
         throttle_per_hour=per_hour,
         throttle_per_day=per_day,
+        manual_guide_ids=manual_guide_ids,
     )
 
 
@@ -272,7 +273,8 @@ def test_decide__manual_guides_shown__do_not_count_towards_the_cap():
 def test_decide__unpublished_guide_shown_recently__counts_by_its_trigger():
     cfg = config(make_guide_payload(1), per_hour=1)
     assert ids(cfg, states={9: seen(5)}) == []
-    assert ids(cfg, states={9: seen(5, trigger="manual")}) == [1]
+    manual_nine = config(make_guide_payload(1), per_hour=1, manual_guide_ids={9})
+    assert ids(manual_nine, states={9: seen(5)}) == [1]
 
 
 def test_decide__no_throttle__every_automatic_guide_admitted():

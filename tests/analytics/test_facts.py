@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from analytics.facts import event_counts_get, user_snapshot_get
-from onboarding.config_cache import published_config_clear
+from onboarding.config_cache import published_config_clear, published_config_get
 from onboarding.models import Guide
 from onboarding.services import segment_save
 from tests.factories import (
@@ -128,7 +128,6 @@ def test_user_snapshot_get__states_and_completions__this_users_only(application)
     assert states[manual.id].last_seen_at is None
     assert (states[tour.id].last_seen_at, states[tour.id].dismissed_at) == (at, at)
     assert (states[tour.id].last_session_id, states[tour.id].completed_at) == ("s-9", None)
-    assert states[manual.id].trigger == "manual"
     assert completed == {first.id}
 
 
@@ -176,3 +175,13 @@ def test_user_snapshot_get__unknown_user_warm_cache__one_query(application, djan
         snapshot = snapshot_of(application, "stranger")
     assert snapshot.user is None
     assert len(snapshot.config.guides) == 1
+
+
+def test_user_snapshot_get__version_token__same_as_the_caches_own_read(application, django_assert_num_queries):
+    # The version read inside the visitor query and the cache's own read must agree, or a
+    # preview (which reads it alone) and a decision would rebuild the configuration in turn.
+    make_live_guide(application)
+    built = snapshot_of(application, "stranger").config
+    with django_assert_num_queries(1):
+        assert published_config_get(application=application) is built
+    assert snapshot_of(application, "stranger").config is built

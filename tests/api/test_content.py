@@ -351,9 +351,9 @@ def test_content__version_unchanged__second_request_does_not_rebuild(
 ):
     make_live_guide(application)
     make_segment(application)
-    # Cold: the key, the visitor query, the configuration (application, guides, segments, stages)
-    # and the experiments' plans.
-    with django_assert_max_num_queries(8) as cold:
+    # Cold: the key, the visitor query, the configuration (application, guides, segments, stages,
+    # manual guides) and the experiments' plans.
+    with django_assert_max_num_queries(9) as cold:
         get_content(client, application)
     with django_assert_max_num_queries(1) as warm:
         get_content(client, application)

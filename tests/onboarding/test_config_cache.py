@@ -31,6 +31,7 @@ def test_published_config_get__first_call__built_from_live_guides_segments_and_s
                            url_rules=[("/settings", "prefix", False), ("/settings/old", "prefix", True)])
     bar = make_live_guide(application, Guide.Kind.BAR, priority=5, device=Guide.Device.MOBILE)
     make_guide(application, Guide.Kind.SURVEY, name="draft only")
+    manual_draft = make_guide(application, Guide.Kind.BAR, trigger=Guide.Trigger.MANUAL)
     config = published_config_get(application=fresh(application))
     assert [guide.id for guide in config.guides] == [bar.id, tour.id]
     live_tour = config.by_id[tour.id]
@@ -44,6 +45,7 @@ def test_published_config_get__first_call__built_from_live_guides_segments_and_s
     assert config.stages[:3] == ("signup", "onboarding", "activation")
     assert config.theme["primary_color"] == application.primary_color
     assert (config.throttle_per_hour, config.throttle_per_day) == (2, 5)
+    assert config.manual_guide_ids == {manual_draft.id}
 
 
 def test_published_config_get__version_unchanged__one_query_and_no_rebuild(application, django_assert_num_queries):
