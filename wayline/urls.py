@@ -5,6 +5,8 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from wayline.views import favicon
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
@@ -15,6 +17,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("demo/", include("wayline.demo_urls")),
+    # Browsers ask for /favicon.ico on every page; answer instead of logging a 404 in their console.
+    path("favicon.ico", favicon),
 ]
 
 if settings.WAYLINE_BENCH_ROUTES:  # bench/*.py only; never in production
