@@ -8,3 +8,5 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
 app = Celery("wayline")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Report rollup tasks live beside the ingest tasks, in their own module.
+app.autodiscover_tasks(related_name="tasks_reports")
