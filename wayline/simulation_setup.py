@@ -79,6 +79,9 @@ def _experiment_create(application: Application, guides: DemoGuides, planted: Pl
         application=application, name=planted.name, hypothesis=planted.hypothesis,
         traffic_share=planted.traffic_share, planned_baseline=round(planted.control_rate, 3),
         planned_mde=round(max(abs(planted.absolute_lift), 0.03), 3), conversion_window_days=planted.window_days,
+        # A fixed salt per planted experiment: with the same seed the arms, the data and so the
+        # statistics are the same on every run, and the truth check is reproducible.
+        salt=f"wl-{planted.key}",
     )
     if planted.key == AA:
         arms = ((guides.welcome_a, "Copy A"), (guides.welcome_b, "Copy B"))
