@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from django.db import connection, transaction
-from django.urls import NoReverseMatch, reverse
+from django.db import transaction
+from django.urls import reverse
 
 from analytics.models import EndUser
 from analytics.reports.rollups import rollups_refresh
@@ -21,7 +21,7 @@ from analytics.simulation.generator import ExperimentArm, GuideRefs, Population,
 from analytics.simulation.loader import (
     LoadStats, UserIds, bulk_load, copy_rows, simulation_load_copy, simulation_load_ingest,
 )
-from analytics.simulation.truth import AA, BAR, CHECKLIST, TOUR, PlantedExperiment, Truth
+from analytics.simulation.truth import AA, TOUR, PlantedExperiment, Truth
 from experiments.assignment import experiment_plans_clear, unit_id_for
 from experiments.bucketing import assign
 from experiments.models import Experiment, Exposure, Metric, Variant
@@ -209,14 +209,5 @@ def simulated_users_count(*, application: Application, prefix: str) -> int:
 
 
 def experiment_results_url(experiment: Experiment, base: str) -> str:
-    """The result page, or the admin page until a result page exists."""
-    for name in ("experiment-results", "experiments:results", "experiment_results"):
-        try:
-            return base + reverse(name, args=[experiment.pk])
-        except NoReverseMatch:
-            continue
-    return f"{base}/admin/experiments/experiment/{experiment.pk}/change/"
-
-
-def database_vendor() -> str:
-    return connection.vendor
+    """The experiment's result page in the admin."""
+    return base + reverse("admin:experiments_experiment_results", args=[experiment.pk])
