@@ -71,11 +71,18 @@ def _source_indexes(cursor) -> list[tuple[str, str]]:
     return cursor.fetchall()
 
 
-def _create_partitioned(cursor, *, table: str, like: str, indexes: list[tuple[str, str]], index_name,
-                        first: date, last: date) -> None:
-    """The partitioned table ``table`` shaped like ``like``, with ``indexes`` re-created on it."""
+def _create_partitioned(cursor, *, table: str, like: str, first: date, last: date) -> None:
+    """The partitioned table ``table`` shaped like ``like``, with its monthly and default partitions."""
     cursor.execute(f'CREATE TABLE "{table}" (LIKE "{like}" INCLUDING DEFAULTS) PARTITION BY RANGE ("timestamp")')
     cursor.execute(f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_pkey" PRIMARY KEY (id, "timestamp")')
+    for month in _months(first, last):
+        cursor.execute(_partition_sql(table, month))
+    cursor.execute(f'CREATE TABLE IF NOT EXISTS "{table}_default" PARTITION OF "{table}" DEFAULT')
+
+
+def _finish_partitioned(cursor, *, table: str, indexes: list[tuple[str, str]], index_name) -> None:
+    """Indexes and foreign keys, added once the rows are in: one build and one set-wise check each,
+    instead of index inserts and deferred foreign-key checks row by row."""
     for name, definition in indexes:
         body = definition.split(" USING ", 1)[1]
         cursor.execute(f'CREATE INDEX "{index_name(name)}" ON "{table}" USING {body}')
@@ -84,9 +91,6 @@ def _create_partitioned(cursor, *, table: str, like: str, indexes: list[tuple[st
             f'ALTER TABLE "{table}" ADD CONSTRAINT "{table}_{column}_fk" FOREIGN KEY ({column}) '
             f'REFERENCES "{target}" (id) DEFERRABLE INITIALLY DEFERRED'
         )
-    for month in _months(first, last):
-        cursor.execute(_partition_sql(table, month))
-    cursor.execute(f'CREATE TABLE IF NOT EXISTS "{table}_default" PARTITION OF "{table}" DEFAULT')
 
 
 def _range(cursor, *, months_ahead: int) -> tuple[date, date]:
@@ -105,10 +109,11 @@ def partitioned_twin_create(*, name: str, months_ahead: int = MONTHS_AHEAD) -> i
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f'DROP TABLE IF EXISTS "{name}" CASCADE')
         first, last = _range(cursor, months_ahead=months_ahead)
-        _create_partitioned(cursor, table=name, like=EVENTS, indexes=_source_indexes(cursor),
-                            index_name=lambda index: f"{name}_{index}"[:63], first=first, last=last)
+        _create_partitioned(cursor, table=name, like=EVENTS, first=first, last=last)
         cursor.execute(f'INSERT INTO "{name}" SELECT * FROM "{EVENTS}"')
         copied = cursor.rowcount
+        _finish_partitioned(cursor, table=name, indexes=_source_indexes(cursor),
+                            index_name=lambda index: f"{name}_{index}"[:63])
     with connection.cursor() as cursor:
         cursor.execute(f'ANALYZE "{name}"')
     return copied
@@ -133,10 +138,10 @@ def events_partition(*, months_ahead: int = MONTHS_AHEAD, keep_old: bool = False
         cursor.execute(f'ALTER INDEX "{EVENTS}_pkey" RENAME TO "{old}_pkey"')
         for name, _definition in indexes:
             cursor.execute(f'ALTER INDEX "{name}" RENAME TO "{(name + "_old")[:63]}"')
-        _create_partitioned(cursor, table=EVENTS, like=old, indexes=indexes, index_name=lambda index: index,
-                            first=first, last=last)
+        _create_partitioned(cursor, table=EVENTS, like=old, first=first, last=last)
         cursor.execute(f'INSERT INTO "{EVENTS}" SELECT * FROM "{old}"')
         moved = cursor.rowcount
+        _finish_partitioned(cursor, table=EVENTS, indexes=indexes, index_name=lambda index: index)
         cursor.execute(f'CREATE TABLE IF NOT EXISTS "{EVENT_IDS}" (id uuid PRIMARY KEY)')
         cursor.execute(f'INSERT INTO "{EVENT_IDS}" SELECT id FROM "{old}" ON CONFLICT DO NOTHING')
         if not keep_old:

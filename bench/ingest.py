@@ -2,7 +2,7 @@
 
 Recreates the PostgreSQL database ``wayline_bench_ingest``, migrates it, creates one application,
 flushes Redis database 14, then serves Wayline with gunicorn (sync workers, bench routes on) and
-runs ``manage.py consume_events`` beside it. ``wrk`` drives concurrent clients posting batches of
+runs ``manage.py consume_events`` beside it (``--consumers``, 2 by default: one consumer group). ``wrk`` drives concurrent clients posting batches of
 20 events, every event with its own id. Each ingest round posts for ``--duration`` seconds and is
 timed from the first request to the moment the last accepted row is committed in PostgreSQL; the
 stored ids are then reconciled with the accepted ones (no loss, none twice).
@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--consumers", type=int, default=2, help="manage.py consume_events processes")
     parser.add_argument("--copy-rows", type=int, default=100_000)
     parser.add_argument("--direct", action="store_true", help="also measure the Redis-less direct write path")
     args = parser.parse_args()
@@ -133,17 +135,17 @@ def main() -> None:
     redis_flush(args.redis_url)
     results: dict[str, list[dict]] = {"ceiling": [], "ingest": [], "plain": [], "plain_unthrottled": []}
     load_before = os.getloadavg()
-    with gunicorn(env, port=args.port, workers=args.workers) as server, consumer(env) as drainer:
+    with gunicorn(env, port=args.port, workers=args.workers) as server, consumers(env, args.consumers) as drainers:
         base = f"http://127.0.0.1:{args.port}"
         key = application.publishable_key
         wait_until_up(base)
-        meter = CpuMeter(server.pid, drainer.pid, args.database_url, args.redis_url)
+        meter = CpuMeter(server.pid, [drainer.pid for drainer in drainers], args.database_url, args.redis_url)
         warm = ingest_round(base, key, args, duration=3, meter=meter)  # caches, users, connections
         print(f"warm-up: {warm}", flush=True)
         for number in range(1, args.rounds + 1):
             for name, path in (("ceiling", "/api/v1/bench/validate-drf"), ("plain", "/api/v1/bench/validate-plain"),
                                ("plain_unthrottled", "/api/v1/bench/validate-plain-unthrottled")):
-                before = meter.sample()
+                before = meter.track()
                 result = run_wrk(base, lua(key, path), args, duration=args.duration)
                 result["cpu_s"] = meter.used_since(before)
                 result["events_per_cpu_s"] = round(result["requests"] * EVENTS_PER_REQUEST / result["cpu_s"])
@@ -228,14 +230,21 @@ def gunicorn(env: dict, *, port: int, workers: int):
 
 
 @contextmanager
-def consumer(env: dict):
-    command = [PYTHON, "manage.py", "consume_events", "--count", "50", "--block-ms", "100", "--name", "bench"]
-    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+def consumers(env: dict, count: int):
+    processes = [
+        subprocess.Popen(
+            [PYTHON, "manage.py", "consume_events", "--block-ms", "100", "--name", f"bench-{number}"],
+            cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+        )
+        for number in range(count)
+    ]
     try:
-        yield process
+        yield processes
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=30)
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            process.wait(timeout=30)
 
 
 def wait_until_up(base: str, timeout: float = 60.0) -> None:
@@ -283,7 +292,7 @@ def ingest_round(base: str, key: str, args, *, duration: int, meter: CpuMeter) -
     tag = secrets.token_hex(4)
     with psycopg.connect(args.database_url, autocommit=True) as connection:
         meter.exclude = {connection.info.backend_pid}  # the polling below is not the system under test
-        before = meter.sample()
+        before = meter.track()
         started = time.monotonic()
         http = run_wrk(base, lua(key, "/api/v1/events", tag=tag), args, duration=duration)
         accepted_at = time.monotonic()
@@ -321,12 +330,11 @@ class CpuMeter:
 
     TICK = os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, gunicorn_pid: int, consumer_pid: int, database_url: str, redis_url: str):
+    def __init__(self, gunicorn_pid: int, consumer_pids: list[int], database_url: str, redis_url: str):
         import psycopg
         import redis
 
-        self.gunicorn_pid, self.consumer_pid = gunicorn_pid, consumer_pid
-        self.fixed = [gunicorn_pid, consumer_pid]
+        self.gunicorn_pid, self.consumer_pids = gunicorn_pid, consumer_pids
         self.database = urlsplit(database_url).path.lstrip("/")
         self.admin = psycopg.connect(database_url, autocommit=True)
         self.redis_pid = int(redis.Redis.from_url(redis_url).info("server")["process_id"])
@@ -334,7 +342,7 @@ class CpuMeter:
 
     def pids(self) -> dict[int, str]:
         """pid -> component."""
-        pids = {self.gunicorn_pid: "web", self.consumer_pid: "consumer", self.redis_pid: "redis"}
+        pids = {self.gunicorn_pid: "web", self.redis_pid: "redis", **{pid: "consumer" for pid in self.consumer_pids}}
         try:
             children = Path(f"/proc/{self.gunicorn_pid}/task/{self.gunicorn_pid}/children").read_text().split()
             pids.update({int(child): "web" for child in children})
@@ -356,13 +364,30 @@ class CpuMeter:
             times[pid] = (part, (int(fields[11]) + int(fields[12])) / self.TICK)  # utime + stime
         return times
 
-    def used_since(self, before: dict) -> float:
-        return round(sum(self.parts_since(before).values()), 2)
+    def track(self) -> dict:
+        """Start measuring: sample every 0.2 s in the background, so processes that exit meanwhile
+        (a database connection closed after CONN_MAX_AGE) still count up to their last sample."""
+        state = {"first": self.sample(), "last": {}, "stop": threading.Event()}
+        state["last"].update(state["first"])
 
-    def parts_since(self, before: dict) -> dict[str, float]:
+        def poll():
+            while not state["stop"].wait(0.2):
+                state["last"].update(self.sample())
+
+        state["thread"] = threading.Thread(target=poll, daemon=True)
+        state["thread"].start()
+        return state
+
+    def used_since(self, state: dict) -> float:
+        return round(sum(self.parts_since(state).values()), 2)
+
+    def parts_since(self, state: dict) -> dict[str, float]:
+        state["stop"].set()
+        state["thread"].join()
+        state["last"].update(self.sample())
         parts: dict[str, float] = {}
-        for pid, (part, seconds) in self.sample().items():
-            parts[part] = parts.get(part, 0.0) + seconds - before.get(pid, (part, 0.0))[1]
+        for pid, (part, seconds) in state["last"].items():
+            parts[part] = parts.get(part, 0.0) + seconds - state["first"].get(pid, (part, 0.0))[1]
         return {part: round(seconds, 2) for part, seconds in sorted(parts.items())}
 
 
@@ -438,7 +463,7 @@ def report(results: dict, copy: dict, direct: dict | None, args, load_before, lo
     print("\n## Ingest benchmark\n")
     print(f"`{' '.join(['.venv/bin/python', 'bench/ingest.py', *sys.argv[1:]])}` — gunicorn {args.workers} sync "
           f"workers, wrk {args.threads} threads / {args.connections} connections, 20 events per request, "
-          f"{args.rounds} rounds (medians), {os.cpu_count()} CPUs, load average {load_before[0]:.1f} before / "
+          f"{args.consumers} consumer(s), {args.rounds} rounds (medians), {os.cpu_count()} CPUs, load average {load_before[0]:.1f} before / "
           f"{load_after[0]:.1f} after.\n")
     print("| Measure | events/s | ratio to (a) | events per CPU-second | ratio to (a) |")
     print("| --- | ---: | ---: | ---: | ---: |")

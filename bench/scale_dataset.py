@@ -64,12 +64,13 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=None)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--reuse-twin", action="store_true", help="queries: keep an existing partitioned copy")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.step == "load":
         results["load"] = load(args.database_url, args.users or 1_000_000, args.seed)
     elif args.step == "queries":
-        results["queries"] = queries(args.database_url, args.repeat)
+        results["queries"] = queries(args.database_url, args.repeat, reuse_twin=args.reuse_twin)
     else:
         results["consumers"] = consumers(args.database_url, args.redis_url, args.users or 5000, args.seed)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -110,13 +111,15 @@ def load(database_url: str, users: int, seed: int) -> dict:
     return report
 
 
-def queries(database_url: str, repeat: int) -> dict:
+def queries(database_url: str, repeat: int, *, reuse_twin: bool = False) -> dict:
     import psycopg
 
-    from_env = environment(database_url)
-    subprocess.run([PYTHON, "-c", PARTITION_COPY], cwd=ROOT, env=from_env, check=True)
+    if not reuse_twin:
+        subprocess.run([PYTHON, "-c", PARTITION_COPY], cwd=ROOT, env=environment(database_url), check=True)
     results: dict = {}
     with psycopg.connect(database_url, autocommit=True) as connection:
+        for table in ("analytics_event", "analytics_event_partitioned"):
+            connection.execute(f"VACUUM (ANALYZE) {table}")  # both with statistics and a visibility map
         app, until, user = connection.execute(
             "SELECT application_id, MAX(timestamp), MIN(user_id) FROM analytics_event GROUP BY 1 "
             "ORDER BY COUNT(*) DESC LIMIT 1"
@@ -128,15 +131,14 @@ def queries(database_url: str, repeat: int) -> dict:
             "month_end": connection.execute("SELECT %s::timestamptz + interval '1 month'", [month]).fetchone()[0],
         }
         for label, sql in QUERIES.items():
-            row = {}
-            for table in ("analytics_event", "analytics_event_partitioned"):
-                timings = []
-                for _ in range(repeat + 1):  # the first run warms the cache and is not counted
+            timings: dict[str, list[float]] = {"analytics_event": [], "analytics_event_partitioned": []}
+            for run in range(repeat + 1):  # alternate the tables; the first round warms the cache and is not counted
+                for table in timings:
                     started = time.perf_counter()
                     connection.execute(sql.format(events=table), params).fetchall()
-                    timings.append((time.perf_counter() - started) * 1000)
-                row[table] = round(statistics.median(timings[1:]), 1)
-            results[label] = row
+                    if run:
+                        timings[table].append((time.perf_counter() - started) * 1000)
+            results[label] = {table: round(statistics.median(values), 1) for table, values in timings.items()}
         results["_sizes"] = {
             table: connection.execute("SELECT pg_total_relation_size(%s)", [table]).fetchone()[0]
             for table in ("analytics_event",)

@@ -66,6 +66,15 @@ def _day(raw: str | None, name: str) -> date | None:
         raise ValueError(f"{name}: expected a date like 2026-01-31, got {raw[:40]!r}")
 
 
+def _segment_id(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"segment: expected a segment id, got {raw[:40]!r}")
+
+
 class ReportGetApi(APIView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [CanReadReports]
@@ -95,7 +104,7 @@ class ReportGetApi(APIView):
         if not Application.objects.filter(pk=application_id).exists():
             return _bad("application: no such application", "not_found", status.HTTP_404_NOT_FOUND)
         try:
-            segment_id = int(query["segment"]) if query.get("segment") else None
+            segment_id = _segment_id(query.get("segment"))
             if segment_id is not None and not Segment.objects.filter(pk=segment_id,
                                                                      application_id=application_id).exists():
                 raise ValueError("segment: no such segment in this application")

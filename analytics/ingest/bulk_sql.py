@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 
+import psycopg
 from django.db import connection
 from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
@@ -64,18 +65,21 @@ def update_rows(*, table: str, key: str, columns: Sequence[str], types: Sequence
 
 
 def select_rows(sql: str, params: Sequence) -> list[tuple]:
-    """Run a PostgreSQL query with binary parameters (``%b``) on Django's connection; all rows."""
-    with _raw_cursor() as cursor:
+    """Run a PostgreSQL query with binary parameters (``%b``) and results on Django's connection; all rows."""
+    with _raw_cursor(binary=True) as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 @contextmanager
-def _raw_cursor():
+def _raw_cursor(binary: bool = False):
     """A psycopg cursor (server-side binding) on the connection, and in the transaction, Django uses.
 
     Errors come out as Django's (``IntegrityError``, ``OperationalError``…), like any other query's.
     """
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+    # Django's own cursors bind parameters client-side (as SQL text); this one sends them apart, in binary.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        if binary:
+            cursor.format = psycopg.pq.Format.BINARY
         yield cursor

@@ -8,6 +8,11 @@ they acknowledged and deleted (``XACK`` + ``XDEL``, one pipelined round trip). A
 commit and acknowledgement means the entries are written again by whoever reclaims them — which
 stores nothing new, because every event id is stored once.
 
+Run several consumers (processes, each ``manage.py consume_events``) to use several CPUs: the
+group hands each entry to one of them. Writers of the same users take turns on their rows (see
+``derived.users_lock``), so the event inserts of one consumer overlap the derived-state work of
+another (``docs/benchmarks.md`` compares one consumer with two).
+
 An entry that cannot be written on its own (malformed, or its application was deleted) is moved
 to the dead-letter stream ``<stream>:dead`` and acknowledged, so it cannot block the rest; a
 database that is down is not the entry's fault, so then nothing is acknowledged and the round is
@@ -71,7 +76,7 @@ class StreamConsumer:
         stream: str | None = None,
         group: str = GROUP,
         name: str | None = None,
-        count: int = 50,
+        count: int = 250,
         claim_min_idle_ms: int = 60_000,
         before_ack: Callable[[list], None] | None = None,
     ):

@@ -108,7 +108,9 @@ def test_report_get__csv__main_table_as_text_csv(viewer_client, application, rec
     ({"start": "2026-13-01"}, 400),
     ({"start": "2026-02-01", "end": "2026-01-01"}, 400),
     ({"interval": "decade"}, 400),
-], ids=["no-application", "bad-application", "unknown-application", "bad-date", "start-after-end", "bad-option"])
+    ({"segment": "founders"}, 400),
+], ids=["no-application", "bad-application", "unknown-application", "bad-date", "start-after-end", "bad-option",
+        "segment-not-an-id"])
 def test_report_get__bad_query__error_with_detail(viewer_client, application, query, status):
     query = {"application": application.id, **query} if "application" not in query and query else query
 

@@ -21,7 +21,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Drain what is there now, then exit.")
         parser.add_argument("--max-batches", type=int, default=None, help="Stop after this many rounds.")
-        parser.add_argument("--count", type=int, default=50, help="Stream entries per round (each up to 100 events).")
+        parser.add_argument(
+            "--count", type=int, default=250,
+            help="Stream entries per round (each up to 100 events); bigger rounds spread each commit over more events.",
+        )
         parser.add_argument(
             "--block-ms", type=int, default=1000, help="How long one read waits for new entries (at most 5000)."
         )
