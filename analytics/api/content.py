@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import AuthenticationFailed, NotFound, PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,12 +18,14 @@ from analytics.api.errors import InvalidPayload
 from analytics.api.throttling import PublicApiThrottle
 from analytics.decision import DEVICES, Visit, decide, guide_content, throttle_trim
 from analytics.facts import user_snapshot_get
+from analytics.ingest.validation import user_hash_problem
 from experiments.assignment import guides_for_user
 from onboarding.config_cache import draft_guide_get, published_config_get
 from onboarding.preview import preview_token_read
 
 MAX_URL_LENGTH = 2000
 MAX_USER_ID_LENGTH = 200
+MAX_USER_HASH_LENGTH = 128
 MAX_SESSION_ID_LENGTH = 100
 MAX_PREVIEW_TOKEN_LENGTH = 1000
 MAX_GUIDE_ID = 2**63 - 1
@@ -35,6 +37,7 @@ class ContentQuery:
     url: str
     user_id: str | None = None
     anonymous_id: str | None = None
+    user_hash: str | None = None
     device: str = "desktop"
     session_id: str = ""
     preview: str | None = None
@@ -57,6 +60,7 @@ def content_query_parse(params) -> ContentQuery:
 
     user_id = text("user_id", MAX_USER_ID_LENGTH)
     anonymous_id = text("anonymous_id", MAX_USER_ID_LENGTH)
+    user_hash = text("user_hash", MAX_USER_HASH_LENGTH)
     if user_id is None and anonymous_id is None:
         errors["user_id"] = "is required: pass user_id (an identified user) or anonymous_id."
     url = text("url", MAX_URL_LENGTH)
@@ -81,7 +85,7 @@ def content_query_parse(params) -> ContentQuery:
             errors={name: [message] for name, message in errors.items()},
         )
     return ContentQuery(
-        url=url, user_id=user_id, anonymous_id=anonymous_id, device=device, session_id=session_id,
+        url=url, user_id=user_id, anonymous_id=anonymous_id, user_hash=user_hash, device=device, session_id=session_id,
         preview=preview, guide_id=guide_id,
     )
 
@@ -98,6 +102,11 @@ def _is_page_url(url: str) -> bool:
 _PARAMETERS = [
     OpenApiParameter("user_id", OpenApiTypes.STR, description="The identified user (or pass anonymous_id)."),
     OpenApiParameter("anonymous_id", OpenApiTypes.STR, description="The snippet's anonymous id, before identify."),
+    OpenApiParameter(
+        "user_hash", OpenApiTypes.STR,
+        description="HMAC-SHA256(identity secret, user_id) in hex; required with user_id when the application "
+                    "requires identity verification.",
+    ),
     OpenApiParameter("url", OpenApiTypes.URI, required=True, description="The full URL of the page."),
     OpenApiParameter("device", OpenApiTypes.STR, enum=list(DEVICES), description="Default desktop."),
     OpenApiParameter("session_id", OpenApiTypes.STR, description="The snippet's session id."),
@@ -126,7 +135,10 @@ class ContentApi(APIView):
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="config_version, preview, theme and guides."),
             400: OpenApiResponse(OpenApiTypes.OBJECT, description="A parameter is missing or invalid."),
-            401: OpenApiResponse(OpenApiTypes.OBJECT, description="The publishable key is missing or unknown."),
+            401: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description="The publishable key is missing or unknown, or user_hash is missing or wrong.",
+            ),
             403: OpenApiResponse(OpenApiTypes.OBJECT, description="The preview token is not valid for this key."),
             404: OpenApiResponse(OpenApiTypes.OBJECT, description="The previewed guide no longer exists."),
         },
@@ -137,6 +149,11 @@ class ContentApi(APIView):
         now = self.clock()
         if query.preview is not None:
             return self._preview(application, query.preview)
+        if application.require_identity_verification and query.user_id is not None:
+            # Otherwise anyone holding the public key could read what another user sees, and their state.
+            problem = user_hash_problem(application.identity_secret, query.user_id, query.user_hash)
+            if problem:
+                raise AuthenticationFailed(problem)
 
         snapshot = user_snapshot_get(
             application=application, user_id=query.user_id, anonymous_id=query.anonymous_id,

@@ -16,6 +16,7 @@ export const identifyUser = (t: Transport, body: IdentifyBody): Promise<Reply<{ 
 
 export interface ContentQuery {
   user_id?: string;
+  user_hash?: string;
   anonymous_id?: string;
   url: string;
   device: 'desktop' | 'mobile';

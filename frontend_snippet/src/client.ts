@@ -63,6 +63,8 @@ export function createClient(cfg: Config, w: Window = window): Client {
     return a;
   };
   let uid = store.getItem(P + 'uid');
+  // With identity verification on, every identified call carries the user's HMAC, events and content too.
+  let uh = store.getItem(P + 'uh');
   let aid = store.getItem(P + 'aid') || newAnon();
   let identifying: Promise<unknown> = Promise.resolve();
   // A preview link (?wayline_preview=…) holds for this page's life, SPA route changes included.
@@ -99,7 +101,7 @@ export function createClient(cfg: Config, w: Window = window): Client {
     return id;
   }
 
-  const who = () => (uid ? { user_id: uid } : { anonymous_id: aid });
+  const who = () => (uid ? { user_id: uid, ...(uh && { user_hash: uh }) } : { anonymous_id: aid });
 
   function record(name: string, properties: Props) {
     if (queue)
@@ -283,13 +285,15 @@ export function createClient(cfg: Config, w: Window = window): Client {
       const o = opts || {};
       const changed = id !== uid;
       uid = id;
+      uh = o.userHash || cfg.userHash || null;
       store.setItem(P + 'uid', id);
+      uh ? store.setItem(P + 'uh', uh) : store.removeItem(P + 'uh');
       identifying = identifyUser(tp, {
         user_id: id,
         anonymous_id: aid,
         traits: traits || {},
         account: o.account || null,
-        user_hash: o.userHash || cfg.userHash || null,
+        user_hash: uh,
       }).then((r) => {
         if (r.status === 401 && uid === id) {
           debug('identify refused', r.data);
@@ -309,8 +313,9 @@ export function createClient(cfg: Config, w: Window = window): Client {
     },
     page: () => schedule(true),
     reset() {
-      uid = null;
+      uid = uh = null;
       store.removeItem(P + 'uid');
+      store.removeItem(P + 'uh');
       aid = newAnon();
       guides = [];
       closed.clear();

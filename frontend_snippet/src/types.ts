@@ -6,6 +6,7 @@ export interface WlEvent {
   id: string;
   name: string;
   user_id?: string;
+  user_hash?: string;
   anonymous_id?: string;
   timestamp: string;
   properties: Props;

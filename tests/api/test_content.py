@@ -7,6 +7,7 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analytics.ingest.validation import user_hash
 from analytics.models import ChecklistItemCompletion, EndUser
 from onboarding.config_cache import published_config_clear
 from onboarding.models import Application, ChecklistItem, Guide
@@ -204,6 +205,31 @@ def test_content__no_key__refused(client, application):
     response = client.get(reverse("api-content"), {"user_id": "u", "url": PAGE})
     assert response.status_code in (401, 403)
     assert "guides" not in response.json()
+
+
+@pytest.mark.parametrize(("params", "status", "message"), [
+    ({"user_hash": "right"}, 200, None),
+    ({"user_hash": None}, 401, "user_hash is missing"),
+    ({"user_hash": "0" * 64}, 401, "user_hash is invalid"),
+    ({"user_hash": "other-user"}, 401, "user_hash is invalid"),
+    ({"user_id": None, "anonymous_id": "anon-1", "user_hash": None}, 200, None),
+], ids=["right-hash", "missing", "forged", "another-users-hash", "anonymous-needs-none"])
+def test_content__identity_verification_on__identified_user_needs_user_hash(client, db, params, status, message):
+    # Given an application that requires identity verification, with a guide live for everyone
+    application = make_application("Verified", require_identity_verification=True)
+    make_live_guide(application, Guide.Kind.BAR)
+    hashes = {"right": user_hash(application.identity_secret, "user-1"),
+              "other-user": user_hash(application.identity_secret, "user-2")}
+    params = {**params, "user_hash": hashes.get(params.get("user_hash"), params.get("user_hash"))}
+    # When the snippet asks what user-1 sees
+    response = get_content(client, application, **params)
+    # Then only a request that proves who it is gets an answer
+    assert response.status_code == status, response.content
+    if message:
+        assert message in response.json()["detail"]
+        assert "guides" not in response.json()
+    else:
+        assert len(response.json()["guides"]) == 1
 
 
 # --- malformed input: 400 with a message, never 500 -------------------------------------------
