@@ -322,7 +322,7 @@ class gunicorn:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/bench/bare", timeout=1).read()
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/bench/bare", timeout=1).read()
                 return self
             except OSError:
                 time.sleep(0.2)  # polling a child process that is starting up, not a test
@@ -345,7 +345,7 @@ def check_content(base: str, key: str) -> None:
 
 
 def bare_script() -> str:
-    return 'request = function() return wrk.format("GET", "/bench/bare") end\n'
+    return 'request = function() return wrk.format("GET", "/api/v1/bench/bare") end\n'
 
 
 def content_script(key: str, users: int) -> str:

@@ -1,5 +1,4 @@
 """URL map: the admin site, the public API and its schema, the demo host page."""
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -20,6 +19,3 @@ urlpatterns = [
     # Browsers ask for /favicon.ico on every page; answer instead of logging a 404 in their console.
     path("favicon.ico", favicon),
 ]
-
-if settings.WAYLINE_BENCH_ROUTES:  # bench/*.py only; never in production
-    urlpatterns.append(path("", include("wayline.bench_urls")))

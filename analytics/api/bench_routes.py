@@ -1,5 +1,6 @@
-"""Reference endpoints for ``bench/ingest.py``, routed only with ``WAYLINE_BENCH_ROUTES=1``.
+"""Reference endpoints for the benchmarks in ``bench/``, routed only with ``WAYLINE_BENCH_ROUTES=1``.
 
+``bare``: DRF with nothing to do — the floor ``bench/decide.py`` measures the content endpoint against.
 ``validate-drf``: a bare DRF view validating the batch with a DRF serializer and storing nothing —
 the ceiling the ingest endpoint is compared with. ``validate-plain``: the ingest endpoint's own
 authentication, throttle, parsing and validation, without storing — to see where time goes
@@ -32,6 +33,16 @@ class _Batch(serializers.Serializer):
     events = _Event(many=True, max_length=100)
 
 
+class BenchBareApi(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+    throttle_classes: list = []
+    schema = None
+
+    def get(self, request):
+        return Response({"ok": True, "service": "wayline"})
+
+
 class ValidateWithDrfApi(APIView):
     authentication_classes = []
     throttle_classes = []
@@ -62,6 +73,7 @@ def noop(request):
 
 
 urlpatterns = [
+    path("bare", BenchBareApi.as_view()),
     path("validate-drf", ValidateWithDrfApi.as_view()),
     path("validate-plain", ValidatePlainApi.as_view()),
     path("validate-plain-unthrottled", ValidatePlainUnthrottledApi.as_view()),
