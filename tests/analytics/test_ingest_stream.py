@@ -9,9 +9,9 @@ from analytics.ingest import stream
 from analytics.ingest.consumer import GROUP, StreamConsumer
 from analytics.ingest.service import events_ingest
 from analytics.ingest.validation import validate_batch
-from analytics.models import EndUser, Event, UserEventDaily
+from analytics.models import EndUser, Event, GuideState, UserEventDaily
 from analytics.tasks import drain_event_stream
-from tests.factories import make_event_payload, make_events_batch, publishable_key_headers
+from tests.factories import make_event_payload, make_events_batch, make_live_guide, publishable_key_headers
 
 
 class Crash(Exception):
@@ -174,3 +174,53 @@ def test_stream__malformed_entry__dead_lettered_rest_of_round_stored(client, app
     assert Event.objects.count() == 5
     assert event_stream.xlen(f"{settings.WAYLINE_EVENT_STREAM}:dead") == 1
     assert pending_count(event_stream, settings.WAYLINE_EVENT_STREAM) == 0
+
+
+@pytest.mark.redis
+def test_stream__guide_dismissed_in_batch__state_written_before_answer_rest_buffered(client, application, event_stream):
+    # Given a live tour and a batch with a page view and the tour's dismissal
+    tour = make_live_guide(application)
+    page_view = make_event_payload("$pageview")
+    dismissed = make_event_payload("$guide_dismissed", properties={"guide_id": tour.id, "guide_type": "tour"})
+    # When the snippet sends it while a buffer is in use
+    response = post_events(client, application, [page_view, dismissed])
+    # Then the dismissal is stored and applied before the answer, so the next page no longer offers the tour
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 2
+    assert list(Event.objects.values_list("name", flat=True)) == ["$guide_dismissed"]
+    assert GuideState.objects.get(guide=tour, user__external_id="user-1").dismissed_at is not None
+    content = client.get("/api/v1/content", {"user_id": "user-1", "url": "https://app.acme.test/"},
+                         **publishable_key_headers(application))
+    assert [guide["id"] for guide in content.json()["guides"]] == []
+    # And the rest waits in the buffer; draining it stores each event once, the dismissal included once
+    post_events(client, application, [page_view, dismissed])  # the snippet resending the same batch
+    StreamConsumer(name="c1").drain(until_empty=True)
+    assert sorted(Event.objects.values_list("name", flat=True)) == ["$guide_dismissed", "$pageview"]
+
+
+@pytest.mark.redis
+def test_stream__guide_completed_and_database_refuses__buffered_with_the_rest(
+    client, application, event_stream, monkeypatch
+):
+    # Given a database that refuses the immediate write of guide-closing events
+    from django.db import OperationalError
+
+    from analytics.ingest import service
+
+    def refuse(**kwargs):
+        raise OperationalError("the database is restarting")
+
+    monkeypatch.setattr(service, "events_write", refuse)
+    tour = make_live_guide(application)
+    batch = [make_event_payload("$pageview"),
+             make_event_payload("$guide_completed", properties={"guide_id": tour.id, "guide_type": "tour"})]
+    # When the batch arrives
+    response = post_events(client, application, batch)
+    monkeypatch.undo()
+    # Then nothing is lost: all of it is buffered and the consumer stores it
+    assert response.status_code == 202
+    assert response.json()["accepted"] == 2
+    assert Event.objects.count() == 0
+    StreamConsumer(name="c1").drain(until_empty=True)
+    assert sorted(Event.objects.values_list("name", flat=True)) == ["$guide_completed", "$pageview"]
+    assert GuideState.objects.get(guide=tour).completed_at is not None
