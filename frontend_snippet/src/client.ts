@@ -92,6 +92,8 @@ export function createClient(cfg: Config, w: Window = window): Client {
   let seq = 0;
   let pending = 0; // 1: content decision due, 2: with a $pageview
   let lastHref = '';
+  // Events tracked while a content answer is on its way: they trigger the guides it brings.
+  const tracked = new Set<string>();
 
   function sessionId(): string {
     const t = Date.now();
@@ -188,7 +190,7 @@ export function createClient(cfg: Config, w: Window = window): Client {
 
   function arm(g: Guide) {
     const t = g.trigger || { type: 'page_load' };
-    if (t.type === 'page_load') ready.add(g.id);
+    if (t.type === 'page_load' || (t.type === 'event' && tracked.has(t.event!))) ready.add(g.id);
     else if (t.type === 'element' && t.selector)
       armed.push(
         waitFor(t.selector, 0, () => {
@@ -232,6 +234,7 @@ export function createClient(cfg: Config, w: Window = window): Client {
     ready.clear();
     for (const id of [...active.keys()]) if (!ids.has(id)) close(id, false);
     for (const g of list) if (!active.has(g.id) && !closed.has(g.id)) arm(g);
+    tracked.clear();
     pump();
   }
 
@@ -306,6 +309,7 @@ export function createClient(cfg: Config, w: Window = window): Client {
     track(name, props) {
       const n = String(name);
       record(n, props || {});
+      tracked.add(n);
       notify('event', n);
       for (const g of guides)
         if (g.trigger && g.trigger.type === 'event' && g.trigger.event === n && !active.has(g.id) && !closed.has(g.id)) ready.add(g.id);

@@ -2,7 +2,8 @@
 from playwright.sync_api import expect
 
 from analytics.models import GuideState
-from onboarding.models import BarButton
+from onboarding.install_tag import install_tag
+from onboarding.models import BarButton, Guide
 from tests.browser.helpers import BAR, delivery, names_count, snippet, stored_events  # noqa: F401
 from tests.factories import make_live_bar
 
@@ -52,3 +53,31 @@ def test_bar__dismissed__page_padding_restored_and_dismissal_stored(page, snippe
     assert names_count(events, "$cta_clicked") == 0
     assert GuideState.objects.get(guide=bar).dismissed_at is not None
     assert console.errors == []
+
+
+def test_bar__trigger_event_tracked_before_content_answer__bar_shown(page, snippet, delivery, console):
+    # Given a bar triggered by an event the host page tracks as soon as it loads
+    make_live_bar(snippet.app, "<p>Welcome aboard</p>", trigger=Guide.Trigger.EVENT, trigger_event="signup_completed")
+    url = f"{snippet.url}/fixture/signed-up"
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title>'
+        '<link rel="icon" href="data:,"></head><body>'
+        f"{install_tag(application=snippet.app, api_host=snippet.url)}"
+        "<script>wayline.identify('user-1'); wayline.track('signup_completed');</script></body></html>"
+    )
+    page.route(url, lambda route: route.fulfill(status=200, content_type="text/html", body=html))
+    # When the page loads (the event is tracked before the snippet knows any guide)
+    page.goto(url)
+    # Then the bar the event triggers is shown once the guides arrive
+    expect(page.locator(BAR)).to_contain_text("Welcome aboard")
+    assert console.errors == []
+
+
+def test_bar__trigger_event_never_tracked__bar_not_shown(page, snippet, delivery, console):
+    make_live_bar(snippet.app, "<p>Welcome aboard</p>", trigger=Guide.Trigger.EVENT, trigger_event="signup_completed")
+    with page.expect_response(lambda r: "/api/v1/content" in r.url) as answer:
+        page.goto(snippet.demo())
+    assert len(answer.value.json()["guides"]) == 1  # offered, but waiting for its event
+    page.locator("#connect-integration").click()  # another event
+    stored_events(page, snippet.app, delivery)
+    expect(page.locator(BAR)).to_have_count(0)
