@@ -45,6 +45,10 @@ class EndUser(models.Model):
             )
         ]
         indexes = [models.Index(fields=["application", "last_seen_at"], name="enduser_app_seen")]
+        permissions = [
+            ("erase_enduser", "Can erase an end user and all their data"),
+            ("export_enduser", "Can export all of an end user's data"),
+        ]
 
     def __str__(self) -> str:
         return self.external_id or f"anonymous #{self.pk}"
@@ -274,3 +278,32 @@ class SegmentMembershipRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id}: {self.members} at {self.refreshed_at:%Y-%m-%d %H:%M}"
+
+
+class EndUserErasure(models.Model):
+    """The audit record of one right-to-erasure request: who, when, how much; no personal data.
+
+    The erased user's external id and traits are gone with them; ``end_user_pk`` is the internal
+    id the row had, meaningless without the row, kept so logs of the same moment can be matched.
+    """
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        API = "api", "Server API"
+        COMMAND = "command", "Command or code"
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="erasures")
+    end_user_pk = models.BigIntegerField()
+    requested_by = models.CharField(max_length=200, help_text="The staff user or the key that asked.")
+    via = models.CharField(max_length=10, choices=Via.choices)
+    rows_deleted = models.JSONField(default=dict, help_text="Rows deleted per table, the user's own row included.")
+    total_rows = models.PositiveIntegerField(default=0)
+    erased_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-erased_at"]
+        indexes = [models.Index(fields=["application", "erased_at"], name="erasure_app_time")]
+
+    def __str__(self) -> str:
+        return f"erasure of user #{self.end_user_pk} at {self.erased_at:%Y-%m-%d %H:%M}"
+

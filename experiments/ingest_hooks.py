@@ -78,3 +78,13 @@ def _timestamp(value) -> datetime:
 def exposures_on_user_merge(*, application_id: int, source_user_id: int, target_user_id: int) -> None:
     """``WAYLINE_USER_MERGE_HOOKS`` entry: the merged person keeps the variant they saw first."""
     exposures_merge(from_user=source_user_id, to_user=target_user_id)
+
+
+def exposures_on_user_erase(*, application_id: int, user_pk: int) -> dict[str, int]:
+    """``WAYLINE_USER_ERASE_HOOKS`` entry: the erased user's exposures (their assignments) go too.
+
+    Assignment itself is a hash and stores nothing; the exposure rows are what records it.
+    """
+    deleted, _ = Exposure.objects.filter(experiment__application_id=application_id, user_id=user_pk).delete()
+    logger.info("exposures.erased", extra={"application_id": application_id, "user_pk": user_pk, "rows": deleted})
+    return {Exposure._meta.label_lower: deleted}

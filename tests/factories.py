@@ -409,3 +409,32 @@ def make_journey_history(application: Application, *, users: int = 40, now=None)
         for user, name, at, properties in events if at <= now
     ])
     return len(events)
+
+
+# --- data safety: a user with a row in every table that refers to end users -----------------
+
+def make_user_with_history(application: Application, external_id: str, *, at, experiment=None):
+    """An identified user with traits, an account, an alias, and rows of their own in the events,
+    daily counters, activity rollup, stage history, guide state, checklist completions, survey
+    answers and segment memberships — plus an exposure when ``experiment`` (started) is given."""
+    from analytics.models import ChecklistItemCompletion, SegmentMembership, UserDayActivity
+
+    account = make_account_with_traits(application, f"{external_id}-co", plan="pro")
+    user = make_known_user(application, external_id, traits={"email": f"{external_id}@example.test"},
+                           account=account, stage="activation", anonymous_ids=(f"anon-{external_id}",))
+    survey = make_live_survey(application, "How likely are you to recommend us?", name=f"NPS {external_id}")
+    checklist = make_live_checklist(application, [{"title": "Connect", "completion_event": "integration_connected"}],
+                                    name=f"Setup {external_id}")
+    make_event(user, "integration_connected", at, source="slack")
+    make_daily_count(user, "integration_connected", at.date())
+    UserDayActivity.objects.create(application=application, user=user, day=at.date(), events=1)
+    make_transition(user, "activation", at)
+    make_guide_state(user, survey, seen_count=1, first_seen_at=at, last_seen_at=at, completed_at=at)
+    ChecklistItemCompletion.objects.create(user=user, item=checklist.items.get(), completed_at=at)
+    make_survey_response(user, survey, 9, at, comment=f"{external_id} loves it")
+    segment = application.segments.first() or make_segment(application)
+    SegmentMembership.objects.create(segment=segment, user=user)
+    if experiment is not None:
+        variant = experiment.variants.get(is_control=True)
+        make_exposure(experiment, variant, user, at)
+    return user

@@ -253,6 +253,8 @@ WAYLINE_RATE_LIMIT_SYNC_SECONDS = 0.25
 # merge as hook(application_id=..., source_user_id=..., target_user_id=...) — for higher apps.
 WAYLINE_INGEST_HOOKS: list[str] = ["experiments.ingest_hooks.exposures_from_events"]
 WAYLINE_USER_MERGE_HOOKS: list[str] = ["experiments.ingest_hooks.exposures_on_user_merge"]
+# Called by analytics.privacy.end_user_erase so higher apps delete what they hold about the user.
+WAYLINE_USER_ERASE_HOOKS: list[str] = ["experiments.ingest_hooks.exposures_on_user_erase"]
 # bench/ingest.py's reference endpoints under /api/v1/bench/; never in production.
 WAYLINE_BENCH_ROUTES = env_bool("WAYLINE_BENCH_ROUTES", False)
 # Events table partitioned by month on PostgreSQL (``manage.py partition_events``; docs/scaling.md).

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from analytics.api.authentication import PublishableKeyAuthentication
 from analytics.api.errors import InvalidPayload
+from analytics.api.serializers import ErrorSerializer
 from analytics.api.throttling import PublicApiThrottle
 from analytics.decision import DEVICES, Visit, decide, guide_content, throttle_trim
 from analytics.facts import user_snapshot_get
@@ -134,13 +135,17 @@ class ContentApi(APIView):
         parameters=_PARAMETERS,
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, description="config_version, preview, theme and guides."),
-            400: OpenApiResponse(OpenApiTypes.OBJECT, description="A parameter is missing or invalid."),
+            400: OpenApiResponse(ErrorSerializer, description="A parameter is missing or invalid."),
             401: OpenApiResponse(
-                OpenApiTypes.OBJECT,
+                ErrorSerializer,
                 description="The publishable key is missing or unknown, or user_hash is missing or wrong.",
             ),
-            403: OpenApiResponse(OpenApiTypes.OBJECT, description="The preview token is not valid for this key."),
-            404: OpenApiResponse(OpenApiTypes.OBJECT, description="The previewed guide no longer exists."),
+            403: OpenApiResponse(
+                ErrorSerializer,
+                description="The preview token is not valid for this key, or the Origin is not allowed.",
+            ),
+            404: OpenApiResponse(ErrorSerializer, description="The previewed guide no longer exists."),
+            429: OpenApiResponse(ErrorSerializer, description="Rate limit reached; retry after `Retry-After` seconds."),
         },
     )
     def get(self, request):
