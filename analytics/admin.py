@@ -7,6 +7,7 @@ the default site's URLs rather than a custom ``AdminSite`` so every app keeps re
 """
 from django.contrib import admin
 
+from analytics import guide_health_admin  # noqa: F401  (selector health on the tour's admin page)
 from analytics import privacy_admin  # noqa: F401  (registers the end-user admins)
 from analytics.views.pages import journey_urls
 

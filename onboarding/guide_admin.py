@@ -1,5 +1,7 @@
 """Admin for the four guide kinds: drafts, inlines, publishing actions, live diff and preview."""
 import json
+from collections.abc import Callable
+from functools import partial
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -9,9 +11,11 @@ from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
+from onboarding.builder_admin import builder_config, builder_link_view
 from onboarding.forms import GuideForm, GuideUrlRuleForm
 from onboarding.models import (
     BarButton,
@@ -93,6 +97,10 @@ BEHAVIOUR = (
 )
 STATUS = ("Publishing", {"fields": ["status", "live_summary", "preview_link"]})
 
+# Read-only notes about a guide that apps above onboarding compute (analytics: how often a tour's
+# targets are not found), registered by those apps so that onboarding never imports them.
+guide_health_notes: list[Callable[[Guide], str]] = []
+
 
 class GuideAdminBase(admin.ModelAdmin):
     """Shared by every guide kind; subclasses name the kind, its fields and inlines."""
@@ -168,6 +176,10 @@ class GuideAdminBase(admin.ModelAdmin):
             path("<int:pk>/published/", wrap(self.published_view), name="%s_%s_published" % info),
             path("<int:pk>/preview/", wrap(self.preview_view), name="%s_%s_preview" % info),
             path("<int:pk>/publish/", wrap(require_POST(self.publish_view)), name="%s_%s_publish" % info),
+            path(
+                "builder/link/", wrap(require_POST(partial(builder_link_view, model_admin=self))),
+                name="%s_%s_builder_link" % info,
+            ),
             *super().get_urls(),
         ]
 
@@ -238,14 +250,26 @@ class GuideAdminBase(admin.ModelAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["can_publish"] = obj is not None and self.has_publish_permission(request)
-        return super().render_change_form(request, context, add, change, form_url, obj)
+        context["builder_config"] = builder_config(model_admin=self, guide=obj)
+        response = super().render_change_form(request, context, add, change, form_url, obj)
+        # The builder opens the PM's app in a popup and posts the picked selector back to this
+        # window: the default "same-origin" policy would cut that popup off from its opener.
+        response["Cross-Origin-Opener-Policy"] = "same-origin-allow-popups"
+        return response
 
 
 @admin.register(TourGuide)
 class TourAdmin(GuideAdminBase):
     kind = Guide.Kind.TOUR
-    content_fieldset = ("Tour", {"fields": ["on_missing_target"]})
+    content_fieldset = ("Tour", {"fields": ["on_missing_target", "selector_health"]})
     inlines = [TourStepInline, UrlRuleInline]
+    readonly_fields = [*GuideAdminBase.readonly_fields, "selector_health"]
+
+    @admin.display(description="Selector health")
+    def selector_health(self, obj):
+        if obj is None or obj.pk is None or not guide_health_notes:
+            return "Shown once the tour is live and users have seen it."
+        return format_html_join(mark_safe("<br>"), "{}", ((note(obj),) for note in guide_health_notes))
 
 
 @admin.register(ChecklistGuide)

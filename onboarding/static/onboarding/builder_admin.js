@@ -1,0 +1,116 @@
+"use strict";
+// The guide change form's half of the visual builder: "Pick on page" next to every selector field
+// and "Preview on page" for tours. Each opens the PM's page in a popup with a fresh builder token;
+// the builder answers with postMessage, accepted only from that popup, from the page's origin,
+// carrying the nonce this form sent.
+(function () {
+  const config = JSON.parse(document.getElementById("wl-builder-config").textContent);
+  const pageInput = document.getElementById("wl-builder-url");
+  const status = document.querySelector(".wl-builder-status");
+  const appSelect = document.getElementById("id_application");
+  const SELECTOR_FIELDS = "input[name$='-selector'], input[name='trigger_selector']";
+  let pending = null; // {popup, origin, nonce, input, note}
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    if (match) return decodeURIComponent(match[1]);
+    const input = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function say(text, kind) {
+    status.textContent = text;
+    status.className = "wl-builder-status" + (kind ? " wl-" + kind : "");
+  }
+
+  const applicationId = () => (appSelect ? appSelect.value : "");
+  const rememberKey = () => "wl-builder-url:" + applicationId();
+
+  function fillDefaultPage() {
+    if (pageInput.dataset.touched) return;
+    pageInput.value = localStorage.getItem(rememberKey()) || config.default_pages[applicationId()] || "";
+  }
+
+  function nonce() {
+    const bytes = new Uint8Array(12);
+    crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  async function open(mode, input, note) {
+    const body = new URLSearchParams({
+      mode, url: pageInput.value.trim(), application: applicationId(), guide: config.guide_id || "", nonce: nonce(),
+    });
+    say(mode === "pick" ? "Opening the page to pick an element…" : "Opening the preview…");
+    let answer;
+    try {
+      const response = await fetch(config.link_url, {
+        method: "POST", body, headers: {"X-CSRFToken": csrfToken()}, credentials: "same-origin",
+      });
+      answer = await response.json();
+    } catch (error) {
+      return say("Could not reach Wayline: " + error, "error");
+    }
+    if (answer.error) return say(answer.error, "error");
+    localStorage.setItem(rememberKey(), pageInput.value.trim());
+    const popup = window.open(answer.url, "wayline-builder");
+    if (!popup) return say("The browser blocked the window: allow pop-ups for this site.", "error");
+    pending = {popup, origin: answer.origin, nonce: body.get("nonce"), input, note};
+    say(mode === "pick" ? "Pick the element in the other window." : "The preview plays in the other window.");
+  }
+
+  function pickButton(input) {
+    // The inline's hidden template row is cloned by "Add another": it gets its button once cloned.
+    if (input.dataset.wlPick || input.name.includes("__prefix__")) return;
+    input.dataset.wlPick = "1";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button wl-pick";
+    button.textContent = "Pick on page";
+    button.setAttribute("aria-label", "Pick on page for " + (input.labels && input.labels[0] ? input.labels[0].textContent : input.name));
+    const note = document.createElement("span");
+    note.className = "wl-picked";
+    note.setAttribute("aria-live", "polite");
+    button.addEventListener("click", () => open("pick", input, note));
+    input.after(button, note);
+  }
+
+  function onMessage(event) {
+    const data = event.data;
+    if (!pending || event.source !== pending.popup || !data || typeof data.wayline !== "string") return;
+    if (data.wayline === "refused") {
+      // The loader answers before it knows the admin's origin: trust only that it came from our popup.
+      return say("The page refused the builder link: " + (data.detail || "it is not valid there."), "error");
+    }
+    if (event.origin !== pending.origin || data.nonce !== pending.nonce) return;
+    if (data.wayline === "selector" && pending.input && typeof data.selector === "string") {
+      pending.input.value = data.selector;
+      pending.input.dispatchEvent(new Event("change", {bubbles: true}));
+      const how = data.fragility ? data.strategy + ", " + data.fragility + " fragility" : data.strategy;
+      pending.note.textContent = "Picked “" + String(data.label || "") + "” (" + how + "). Save to keep it.";
+      say("Selector received: save the guide to keep it.", "ok");
+      pending.input.focus();
+    } else if (data.wayline === "cancel") {
+      say("Picking cancelled.");
+    } else if (data.wayline === "ready") {
+      say(data.mode === "pick" ? "Pick the element in the other window." : "The preview is playing in the other window.");
+    } else if (data.wayline === "preview-exit") {
+      say("Preview closed.");
+    }
+  }
+
+  document.querySelectorAll(SELECTOR_FIELDS).forEach(pickButton);
+  // Django's inline formsets announce rows added with "Add another".
+  document.addEventListener("formset:added", (event) => event.target.querySelectorAll(SELECTOR_FIELDS).forEach(pickButton));
+  pageInput.addEventListener("input", () => (pageInput.dataset.touched = "1"));
+  if (appSelect) appSelect.addEventListener("change", fillDefaultPage);
+  fillDefaultPage();
+  const preview = document.querySelector("a.wl-builder-preview");
+  if (preview && config.preview) {
+    preview.addEventListener("click", (event) => {
+      event.preventDefault();
+      open("preview", null, null);
+    });
+  }
+  window.addEventListener("message", onMessage);
+})();
