@@ -307,3 +307,131 @@ class EndUserErasure(models.Model):
     def __str__(self) -> str:
         return f"erasure of user #{self.end_user_pk} at {self.erased_at:%Y-%m-%d %H:%M}"
 
+
+class UserGuideEvent(models.Model):
+    """The last time a user viewed a tour step (``kind`` step) or clicked a guide's button (cta).
+
+    Kept per user × guide × step so guide performance never scans raw events: "engaged since the
+    range began" is ``last_at >= start``.
+    """
+
+    class Kind(models.TextChoices):
+        STEP = "step", "tour step viewed"
+        CTA = "cta", "button clicked"
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="user_guide_events", db_index=False
+    )
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="guide_events", db_index=False)
+    guide = models.ForeignKey(Guide, on_delete=models.CASCADE, related_name="user_events", db_index=False)
+    kind = models.CharField(max_length=4, choices=Kind.choices)
+    step = models.IntegerField(default=-1, help_text="The tour step index (0 is the first); -1 for a click.")
+    last_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "guide", "kind", "step"], name="guideevent_unique_user_guide")
+        ]
+        indexes = [models.Index(fields=["application", "kind", "last_at"], name="guideevent_app_kind_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind} {self.guide_id}/{self.step} at {self.last_at:%Y-%m-%d}"
+
+
+class UserFeatureWeek(models.Model):
+    """On which days of an ISO week a user did a (non-``$``) event: bit d set for Monday + d days."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="user_feature_weeks", db_index=False
+    )
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="feature_weeks", db_index=False)
+    week = models.DateField(help_text="The Monday of the ISO week.")
+    name = models.CharField(max_length=200)
+    days = models.PositiveSmallIntegerField(help_text="Bit mask of the weekdays (bit 0 Monday).")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "week", "name"], name="featureweek_unique_user_week_name")
+        ]
+        indexes = [models.Index(fields=["application", "name", "week"], name="featureweek_app_name_week")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.name} week of {self.week}: {self.days:07b}"
+
+
+class UserMonthRevenue(models.Model):
+    """What a user paid in a calendar month: the revenue event's numeric amounts summed, and how often."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="user_month_revenue", db_index=False
+    )
+    user = models.ForeignKey(EndUser, on_delete=models.CASCADE, related_name="month_revenue", db_index=False)
+    month = models.DateField(help_text="The first day of the month.")
+    amount = models.FloatField(null=True, blank=True, help_text="Empty when no payment had a numeric amount.")
+    payments = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "month"], name="monthrevenue_unique_user_month")]
+        indexes = [models.Index(fields=["application", "month"], name="monthrevenue_app_month")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.month:%Y-%m}: {self.amount}"
+
+
+class CohortDayStage(models.Model):
+    """Of the users first seen on a day, how many got furthest to a stage order (-1: no transition)."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="cohort_day_stages", db_index=False
+    )
+    first_day = models.DateField()
+    furthest_order = models.IntegerField()
+    users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "first_day", "furthest_order"],
+                                    name="cohortstage_unique_app_day_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_day} → {self.furthest_order}: {self.users}"
+
+
+class CohortDayActivity(models.Model):
+    """Of the users first seen on a day, how many were active in week ``week`` after (days [7w, 7w + 7))."""
+
+    application = models.ForeignKey(
+        Application, on_delete=models.CASCADE, related_name="cohort_day_activity", db_index=False
+    )
+    first_day = models.DateField()
+    week = models.PositiveIntegerField()
+    users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "first_day", "week"], name="cohortactivity_unique_app_day_week")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_day} week {self.week}: {self.users}"
+
+
+class ReportSnapshot(models.Model):
+    """A report computed by Celery for a fixed question, served instead of computing it per page view."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="report_snapshots")
+    report = models.CharField(max_length=40)
+    start = models.DateField()
+    end = models.DateField()
+    computed_at = models.DateTimeField()
+    seconds = models.FloatField(help_text="How long the computation took.")
+    payload = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["application", "report"], name="snapshot_unique_app_report")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} of {self.application_id} at {self.computed_at:%Y-%m-%d %H:%M}"

@@ -133,6 +133,17 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "experiments.experiments_recompute_running",
         "schedule": 15 * 60,
     },
+    # Report rollups from the last refresh on (incremental), then the journey map snapshots.
+    "analytics.reports_rollups_refresh_all": {
+        "task": "analytics.reports_rollups_refresh_all",
+        "schedule": 5 * 60,
+        "options": {"expires": 5 * 60},
+    },
+    "analytics.reports_snapshots_refresh_all": {
+        "task": "analytics.reports_snapshots_refresh_all",
+        "schedule": 15 * 60,
+        "options": {"expires": 15 * 60},
+    },
 }
 
 AUTH_PASSWORD_VALIDATORS = [

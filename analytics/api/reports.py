@@ -2,8 +2,11 @@
 
 Readable by staff with the ``analytics.view_event`` permission (Wayline viewers and editors)
 and superusers, through the admin's session. ``application`` is required; ``start`` and ``end``
-(YYYY-MM-DD, inclusive, default the last 30 days), ``segment`` (a segment of that application)
-and each report's own options are optional; ``format=csv`` answers the report's main table.
+(YYYY-MM-DD, inclusive, default the last 30 days), ``segment`` (a segment of that application),
+``variant`` (a variant of one of its experiments: only the users exposed to it) and each report's
+own options are optional; ``format=csv`` answers the report's main table. The journey map without
+``start``, ``end`` and ``segment`` is the stored snapshot of the last 90 days (``snapshot`` says
+when it was computed).
 """
 from __future__ import annotations
 
@@ -21,9 +24,12 @@ from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics.api.report_variants import report_variant_filter
 from analytics.reports.filters import ReportFilters
 from analytics.reports.registry import REPORTS, parse_options
 from analytics.reports.rollups import rollups_refresh_if_stale
+from analytics.reports.snapshots import SNAPSHOTS, report_snapshot_get
+from analytics.tasks_reports import reports_snapshot_refresh
 from onboarding.models import Application, Segment
 
 
@@ -66,13 +72,13 @@ def _day(raw: str | None, name: str) -> date | None:
         raise ValueError(f"{name}: expected a date like 2026-01-31, got {raw[:40]!r}")
 
 
-def _segment_id(raw: str | None) -> int | None:
+def _id(raw: str | None, name: str) -> int | None:
     if not raw:
         return None
     try:
         return int(raw)
     except ValueError:
-        raise ValueError(f"segment: expected a segment id, got {raw[:40]!r}")
+        raise ValueError(f"{name}: expected the id of a {name}, got {raw[:40]!r}")
 
 
 class ReportGetApi(APIView):
@@ -87,6 +93,7 @@ class ReportGetApi(APIView):
             OpenApiParameter("start", OpenApiTypes.DATE),
             OpenApiParameter("end", OpenApiTypes.DATE),
             OpenApiParameter("segment", OpenApiTypes.INT),
+            OpenApiParameter("variant", OpenApiTypes.INT, description="An experiment variant: its exposed users only."),
             OpenApiParameter("format", OpenApiTypes.STR, enum=["json", "csv"]),
         ],
         responses={200: OpenApiTypes.OBJECT},
@@ -104,20 +111,36 @@ class ReportGetApi(APIView):
         if not Application.objects.filter(pk=application_id).exists():
             return _bad("application: no such application", "not_found", status.HTTP_404_NOT_FOUND)
         try:
-            segment_id = _segment_id(query.get("segment"))
+            segment_id = _id(query.get("segment"), "segment")
             if segment_id is not None and not Segment.objects.filter(pk=segment_id,
                                                                      application_id=application_id).exists():
                 raise ValueError("segment: no such segment in this application")
+            variant_id = _id(query.get("variant"), "variant")
+            if variant_id is not None and not spec.variant_filter:
+                raise ValueError(f"variant: the {report} report has no experiment-variant filter")
+            variant = (report_variant_filter(application_id=application_id, variant_id=variant_id)
+                       if variant_id is not None else None)
             now = timezone.now()
             filters = ReportFilters.build(application_id=application_id, start=_day(query.get("start"), "start"),
-                                          end=_day(query.get("end"), "end"), segment_id=segment_id, now=now)
+                                          end=_day(query.get("end"), "end"), segment_id=segment_id, now=now,
+                                          variant=variant)
             options = parse_options(spec, query)
             rollups_refresh_if_stale(application_id=application_id, now=now)
-            result = spec.build(filters=filters, **options)
+            snapshot = None
+            if report in SNAPSHOTS and not any(query.get(name) for name in ("start", "end", "segment")):
+                snapshot = report_snapshot_get(application_id=application_id, report=report, now=now,
+                                               refresh_later=lambda app_id: reports_snapshot_refresh.delay(app_id, report))
+                result = snapshot.report
+            else:
+                result = spec.build(filters=filters, **options)
         except ValueError as error:
             return _bad(str(error))
         if request.accepted_renderer.format == "csv":
             response = Response(result.rows())
-            response["Content-Disposition"] = f'attachment; filename="{report}-{filters.start}-{filters.end}.csv"'
+            response["Content-Disposition"] = f'attachment; filename="{report}-{result.meta.start}-{result.meta.end}.csv"'
             return response
-        return Response({"report": report, **result.to_dict()})
+        body = {"report": report, **result.to_dict()}
+        if snapshot is not None:
+            body["snapshot"] = {"computed_at": snapshot.computed_at.isoformat(), "seconds": round(snapshot.seconds, 3),
+                                "stale": snapshot.stale}
+        return Response(body)

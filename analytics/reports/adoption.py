@@ -1,7 +1,8 @@
 """Feature adoption: who of the active users used each feature, by ISO week, and how many features.
 
 *Active* users did any event in the range (from the ``UserDayActivity`` rollup). A feature is an
-event name (default ``onboarding.journey.FEATURE_EVENTS``). Breadth is the distribution of how many
+event name (default ``onboarding.journey.FEATURE_EVENTS``; any name not starting with ``$``), read
+from the ``UserFeatureWeek`` rollup: a user × week row counts when a day of its mask is in range. Breadth is the distribution of how many
 distinct features each active user used in the range, split by retained / churned / not yet
 known (see ``activity``).
 """
@@ -13,6 +14,7 @@ from datetime import date
 from analytics.reports import sql
 from analytics.reports.activity import DEFAULT_RETENTION_WEEK, retention_status_sql
 from analytics.reports.filters import Report, ReportFilters, ReportMeta, user_scope
+from analytics.reports.rollups_users import in_week_range
 from onboarding.journey import FEATURE_EVENTS
 
 
@@ -57,15 +59,18 @@ class FeatureAdoptionReport(Report):
 def feature_adoption_report(*, filters: ReportFilters, features: tuple[str, ...] = FEATURE_EVENTS,
                             retention_week: int = DEFAULT_RETENTION_WEEK) -> FeatureAdoptionReport:
     features = tuple(dict.fromkeys(features))
+    if any(feature.startswith("$") for feature in features):
+        raise ValueError("features: names starting with $ are Wayline's own events, not product features")
     scope = user_scope(filters)
     users_sql, users_params = sql.users_subquery(scope)
     range_params = [sql.date_param(filters.start), sql.date_param(filters.end)]
     active_where = f"a.application_id = %s AND a.day >= %s AND a.day <= %s AND {sql.in_users('a.user_id', users_sql)}"
     active_params = [filters.application_id, *range_params, *users_params]
     names = ", ".join(["%s"] * len(features)) or "NULL"
-    used = f"""SELECT e.user_id, e.name, {sql.day_of('e.timestamp')} AS day FROM analytics_event e
-               WHERE e.application_id = %s AND e.name IN ({names}) AND e.timestamp >= %s AND e.timestamp < %s"""
-    used_params = [filters.application_id, *features, sql.ts_param(filters.start_at), sql.ts_param(filters.end_at)]
+    in_range, range_mask_params = in_week_range("w", filters.start, filters.end)
+    used = f"""SELECT w.user_id, w.name, w.week FROM analytics_userfeatureweek w
+               WHERE w.application_id = %s AND w.name IN ({names}) AND {in_range}"""
+    used_params = [filters.application_id, *features, *range_mask_params]
 
     active = sql.fetch(f"SELECT COUNT(DISTINCT a.user_id) FROM analytics_userdayactivity a WHERE {active_where}",
                        active_params)[0][0] or 0
@@ -81,7 +86,7 @@ def feature_adoption_report(*, filters: ReportFilters, features: tuple[str, ...]
         active_params,
     )}
     weekly_used = {(sql.as_date(w), name): int(n) for w, name, n in sql.fetch(
-        f"""SELECT {sql.week_of('f.day')}, f.name, COUNT(DISTINCT f.user_id) FROM ({used}) f
+        f"""SELECT f.week, f.name, COUNT(DISTINCT f.user_id) FROM ({used}) f
             WHERE {sql.in_users('f.user_id', users_sql)} GROUP BY 1, 2""",
         [*used_params, *users_params],
     )}

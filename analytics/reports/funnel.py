@@ -3,7 +3,8 @@
 The cohort is the users first seen in the range (in the segment, if any). A user "reached" a
 stage when they ever transitioned into it or into any later stage (reaching stage k counts as
 having passed the earlier ones). A cohort user with no transition at all counts as having
-reached the first stage only when its entry rule is empty (everyone is in it).
+reached the first stage only when its entry rule is empty (everyone is in it). Without a segment
+or variant the counts come from the ``CohortDayStage`` rollup; with one, from the users' transitions.
 """
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ class FunnelReport(Report):
     cohort_size: int
     steps: tuple[FunnelStep, ...]
     main_friction_stage: str | None  # slug of the stage whose step converts worst
-    # Transitions into each stage per day, from the StageEntryDaily rollup; empty when a segment is
-    # chosen (the rollup counts everyone).
+    # Transitions into each stage per day, from the StageEntryDaily rollup; empty when a segment or
+    # variant is chosen (the rollup counts everyone).
     entries_by_day: tuple[DailyEntries, ...]
 
     def rows(self) -> list[dict]:
@@ -73,6 +74,19 @@ def furthest_stage_sql(filters: ReportFilters) -> tuple[str, list, str | None]:
 
 def reached_counts(filters: ReportFilters) -> tuple[int, dict[int, int], str | None]:
     """Cohort size and, per stage order, how many cohort users got furthest exactly there."""
+    if filters.everyone:
+        stages = stages_ordered(application_id=filters.application_id)
+        default_order = stages[0].order if stages and stages[0].entry_rule is None else -1
+        rows = sql.fetch(
+            """SELECT furthest_order, SUM(users) FROM analytics_cohortdaystage
+               WHERE application_id = %s AND first_day >= %s AND first_day <= %s GROUP BY furthest_order""",
+            [filters.application_id, sql.date_param(filters.start), sql.date_param(filters.end)],
+        )
+        furthest: dict[int, int] = {}
+        for order, count in rows:
+            order = default_order if int(order) == -1 else int(order)
+            furthest[order] = furthest.get(order, 0) + int(count)
+        return sum(furthest.values()), furthest, None
     furthest_sql, params, method = furthest_stage_sql(filters)
     rows = sql.fetch(f"SELECT furthest, COUNT(*) FROM ({furthest_sql}) per_user GROUP BY furthest", params)
     furthest = {int(order): int(count) for order, count in rows}
@@ -104,7 +118,7 @@ def funnel_report(*, filters: ReportFilters) -> FunnelReport:
         cohort_size=cohort,
         steps=tuple(steps),
         main_friction_stage=friction.slug if friction else None,
-        entries_by_day=_entries_by_day(filters) if filters.segment_id is None else (),
+        entries_by_day=_entries_by_day(filters) if filters.everyone else (),
     )
 
 

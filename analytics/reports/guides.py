@@ -2,8 +2,10 @@
 
 shown → engaged → completed / dismissed, where *engaged* means: a tour's second step was viewed
 (``$guide_step_viewed`` with ``step_index`` ≥ 1), a checklist item was completed, a bar's button
-was clicked (``$cta_clicked``), a survey was submitted. Completion and dismissal come from the
-server-side ``GuideState``. Goal conversion compares users who saw the guide with comparable
+was clicked (``$cta_clicked``), a survey was submitted, each since the range began. Step views and
+clicks are read from the ``UserGuideEvent`` rollup (the last time per user × guide × step), where a
+step index is the integer the event's ``step_index`` casts to. Completion and dismissal come from
+the server-side ``GuideState``. Goal conversion compares users who saw the guide with comparable
 users who did not, which is observational (see ``GoalConversion.note``).
 """
 from __future__ import annotations
@@ -96,17 +98,13 @@ def guide_performance_report(*, filters: ReportFilters, guide_ids: tuple[int, ..
                       AND {sql.in_users('gs.user_id', users_sql)}"""
     shown_params = [filters.application_id, sql.ts_param(filters.start_at), sql.ts_param(filters.end_at),
                     *users_params]
-    guide_text = "CAST(gs.guide_id AS TEXT)"
-    event_guide = sql.json_text("e.properties", "guide_id")
 
-    def did(name: str, extra: str = "") -> str:
-        # Users and guides with such an event since the range began: one index range scan by name
-        # and time, joined by hash, instead of a look-up per guide state.
-        return f"""SELECT DISTINCT e.user_id, {event_guide} AS guide FROM analytics_event e
-                   WHERE e.application_id = %s AND e.name = '{name}' AND e.timestamp >= %s {extra}"""
+    def did(kind: str, extra: str = "") -> str:
+        # Users and guides with such an event since the range began: one scan of the rollup, joined by hash.
+        return f"""SELECT DISTINCT ge.user_id, ge.guide_id FROM analytics_userguideevent ge
+                   WHERE ge.application_id = %s AND ge.kind = '{kind}' AND ge.last_at >= %s {extra}"""
 
     since = [filters.application_id, sql.ts_param(filters.start_at)]
-    second_step = f"AND {sql.json_number('e.properties', 'step_index')} >= 1"
     counts = {
         row[0]: row[1:] for row in sql.fetch(
             f"""SELECT gs.guide_id, COUNT(*),
@@ -117,9 +115,9 @@ def guide_performance_report(*, filters: ReportFilters, guide_ids: tuple[int, ..
                    SUM(CASE WHEN gs.completed_at IS NOT NULL THEN 1 ELSE 0 END),
                    SUM(CASE WHEN gs.dismissed_at IS NOT NULL AND gs.completed_at IS NULL THEN 1 ELSE 0 END)
                 FROM analytics_guidestate gs JOIN onboarding_guide g ON g.id = gs.guide_id
-                LEFT JOIN ({did('$guide_step_viewed', second_step)}) tour
-                  ON tour.user_id = gs.user_id AND tour.guide = {guide_text}
-                LEFT JOIN ({did('$cta_clicked')}) bar ON bar.user_id = gs.user_id AND bar.guide = {guide_text}
+                LEFT JOIN ({did('step', 'AND ge.step >= 1')}) tour
+                  ON tour.user_id = gs.user_id AND tour.guide_id = gs.guide_id
+                LEFT JOIN ({did('cta')}) bar ON bar.user_id = gs.user_id AND bar.guide_id = gs.guide_id
                 LEFT JOIN (SELECT DISTINCT r.user_id, r.guide_id FROM analytics_surveyresponse r
                            WHERE r.application_id = %s AND r.responded_at >= %s) survey
                   ON survey.user_id = gs.user_id AND survey.guide_id = gs.guide_id
@@ -142,14 +140,13 @@ def guide_performance_report(*, filters: ReportFilters, guide_ids: tuple[int, ..
             ) y WHERE rn IN ((c + 1) / 2, (c + 2) / 2) GROUP BY guide_id""",
         shown_params,
     )}
-    step_index = sql.json_number("e.properties", "step_index")
     step_rows = sql.fetch(
-        f"""SELECT gs.guide_id, CAST({step_index} AS INTEGER), COUNT(DISTINCT e.user_id)
-            FROM analytics_event e
-            JOIN analytics_guidestate gs ON gs.user_id = e.user_id AND {guide_text} = {event_guide}
+        f"""SELECT gs.guide_id, ge.step, COUNT(DISTINCT ge.user_id)
+            FROM analytics_userguideevent ge
+            JOIN analytics_guidestate gs ON gs.user_id = ge.user_id AND gs.guide_id = ge.guide_id
             JOIN onboarding_guide g ON g.id = gs.guide_id
-            WHERE e.application_id = %s AND e.name = '$guide_step_viewed' AND e.timestamp >= %s
-              AND {step_index} IS NOT NULL AND g.kind = 'tour' AND {shown_where}
+            WHERE ge.application_id = %s AND ge.kind = 'step' AND ge.last_at >= %s
+              AND g.kind = 'tour' AND {shown_where}
             GROUP BY 1, 2""",
         [filters.application_id, sql.ts_param(filters.start_at), *shown_params],
     )

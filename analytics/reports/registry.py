@@ -34,6 +34,7 @@ class ReportSpec:
     name: str
     build: Callable[..., Any]
     options: tuple[Option, ...] = ()
+    variant_filter: bool = True  # accepts the experiment-variant filter
 
 
 REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
@@ -71,7 +72,8 @@ REPORTS: dict[str, ReportSpec] = {spec.name: spec for spec in (
         Option("max_steps", "max_steps", "int", 2, 20),
         Option("sample_cap", "sample_cap", "int", 100, 50_000),
     )),
-    ReportSpec("journey-map", journey_map_report),
+    # Per persona and served from a snapshot: a variant would mean a computation per page view.
+    ReportSpec("journey-map", journey_map_report, variant_filter=False),
     ReportSpec("revenue", revenue_report, (
         Option("event", "event", "str"),
         Option("amount_property", "amount_property", "str"),

@@ -1,4 +1,5 @@
-"""Retention and churn from the ``UserDayActivity`` rollup.
+"""Retention and churn from the ``UserDayActivity`` rollup (cohort cells from ``CohortDayActivity``
+and ``CohortDayStage`` when there is no segment or variant: the same counts, summed per day).
 
 Cohort table: users first seen in the range, grouped by the ISO week of their first-seen day;
 cell ``k`` is the share of the cohort active in week ``k`` after first seen (days [7k, 7k + 7)
@@ -80,7 +81,8 @@ class RetentionReport(Report):
 def retention_report(*, filters: ReportFilters, weeks: int = 8, inactive_days: int = 30) -> RetentionReport:
     scope = user_scope(filters, cohort=True)
     today = filters.now.date()
-    cohorts = _cohorts(filters, scope.users, weeks, today)
+    cohorts = _cohorts(filters, scope.users, weeks, today) if not filters.everyone else _cohorts_rolled_up(
+        filters, weeks, today)
     personas = list(Segment.objects.filter(application_id=filters.application_id, is_persona=True).order_by("name"))
     counts = _churn(filters, user_scope(filters), personas, inactive_days, today)
     churn = []
@@ -113,6 +115,23 @@ def _cohorts(filters: ReportFilters, users, weeks: int, today: date) -> tuple[Co
             ) x WHERE k <= %s GROUP BY cohort_week, k""",
         [*params, int(weeks)],
     )}
+    return _cohort_rows(sizes, cells, weeks, today)
+
+
+def _cohorts_rolled_up(filters: ReportFilters, weeks: int, today: date) -> tuple[CohortRow, ...]:
+    week = sql.week_of("first_day")
+    in_range = "application_id = %s AND first_day >= %s AND first_day <= %s"
+    params = [filters.application_id, sql.date_param(filters.start), sql.date_param(filters.end)]
+    sizes = {sql.as_date(w): int(n) for w, n in sql.fetch(
+        f"SELECT {week}, SUM(users) FROM analytics_cohortdaystage WHERE {in_range} GROUP BY 1", params)}
+    cells = {(sql.as_date(w), int(k)): int(n) for w, k, n in sql.fetch(
+        f"SELECT {week}, week, SUM(users) FROM analytics_cohortdayactivity WHERE {in_range} AND week <= %s GROUP BY 1, 2",
+        [*params, int(weeks)])}
+    return _cohort_rows(sizes, cells, weeks, today)
+
+
+def _cohort_rows(sizes: dict[date, int], cells: dict[tuple[date, int], int], weeks: int,
+                 today: date) -> tuple[CohortRow, ...]:
     rows = []
     for week in sorted(sizes):
         size = sizes[week]

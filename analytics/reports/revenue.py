@@ -6,6 +6,8 @@ previous month who did not pay in this one (only for months that are over). The 
 is revenue per paying-user-month and its churn is churned / base over the complete months;
 expected lifetime = 1 / churn months and CLV = ARPU × lifetime (``None`` when churn is 0 or
 unknown). The same summary is given per persona segment and per monthly cohort (first seen).
+Payments of the default event and property are read from the ``UserMonthRevenue`` rollup (per user
+× month); another event or property is summed from the raw events.
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from analytics.reports.filters import (
     segment_users,
     user_scope,
 )
+from analytics.reports.rollups_users import REVENUE_AMOUNT, REVENUE_EVENT
 from onboarding.models import Segment
 
 
@@ -74,14 +77,21 @@ def _monthly(filters: ReportFilters, users, event: str, amount: str) -> tuple[Re
     today = filters.now.date()
     users_sql, params = sql.users_subquery(users)
     previous = (months[0] - timedelta(days=1)).replace(day=1)
-    paid = f"""SELECT e.user_id, {sql.month_of(sql.day_of('e.timestamp'))} AS m,
-                      SUM({sql.json_number('e.properties', amount)}) AS amount
-               FROM analytics_event e
-               WHERE e.application_id = %s AND e.name = %s AND e.timestamp >= %s AND e.timestamp < %s
-                 AND {sql.in_users('e.user_id', users_sql)}
-               GROUP BY 1, 2"""
-    paid_params = [filters.application_id, event, sql.ts_param(day_start(previous)),
-                   sql.ts_param(day_start(next_month_start(months[-1]))), *params]
+    if (event, amount) == (REVENUE_EVENT, REVENUE_AMOUNT):
+        paid = f"""SELECT r.user_id, r.month AS m, r.amount FROM analytics_usermonthrevenue r
+                   WHERE r.application_id = %s AND r.month >= %s AND r.month < %s
+                     AND {sql.in_users('r.user_id', users_sql)}"""
+        paid_params = [filters.application_id, sql.date_param(previous),
+                       sql.date_param(next_month_start(months[-1])), *params]
+    else:
+        paid = f"""SELECT e.user_id, {sql.month_of(sql.day_of('e.timestamp'))} AS m,
+                          SUM({sql.json_number('e.properties', amount)}) AS amount
+                   FROM analytics_event e
+                   WHERE e.application_id = %s AND e.name = %s AND e.timestamp >= %s AND e.timestamp < %s
+                     AND {sql.in_users('e.user_id', users_sql)}
+                   GROUP BY 1, 2"""
+        paid_params = [filters.application_id, event, sql.ts_param(day_start(previous)),
+                       sql.ts_param(day_start(next_month_start(months[-1]))), *params]
     totals = {sql.as_date(m): (float(r or 0), int(n)) for m, r, n in sql.fetch(
         f"SELECT m, SUM(amount), COUNT(*) FROM ({paid}) p GROUP BY m", paid_params)}
     churn = {sql.as_date(m): (int(b), int(c or 0)) for m, b, c in sql.fetch(
@@ -112,8 +122,8 @@ def _summary(months: tuple[RevenueMonth, ...]) -> RevenueSummary:
     return RevenueSummary(revenue, arpu, churn, lifetime, arpu * lifetime if arpu is not None and lifetime else None)
 
 
-def revenue_report(*, filters: ReportFilters, event: str = "subscription_paid",
-                   amount_property: str = "amount") -> RevenueReport:
+def revenue_report(*, filters: ReportFilters, event: str = REVENUE_EVENT,
+                   amount_property: str = REVENUE_AMOUNT) -> RevenueReport:
     scope = user_scope(filters)
     months = _monthly(filters, scope, event, amount_property)
     by_segment = []

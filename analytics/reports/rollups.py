@@ -1,5 +1,9 @@
 """Rollup tables that make reports fast: recomputed per day from the raw rows and upserted.
 
+Besides the daily tables here, one refresh builds the per-user tables of ``rollups_users`` (guide
+engagement, product events per week, revenue per month) and the cohort tables of
+``rollups_cohorts``, in one transaction, after the user-day activity they read.
+
 Every refreshed day is recomputed whole from ``analytics_event`` / ``analytics_stagetransition``
 and written with ``INSERT … ON CONFLICT (unique key) DO UPDATE``, so running a refresh twice (or a
 retried task) changes nothing. ``since`` is rounded down to the start of its UTC day; ``None``
@@ -16,12 +20,23 @@ from django.conf import settings
 from django.db import transaction
 
 from analytics.models import (
+    CohortDayActivity,
+    CohortDayStage,
     EventNameDaily,
     ReportRollupState,
     StageEntryDaily,
     UserDayActivity,
+    UserFeatureWeek,
+    UserGuideEvent,
+    UserMonthRevenue,
 )
 from analytics.reports import sql
+from analytics.reports.rollups_cohorts import cohort_activity_build, cohort_stages_build
+from analytics.reports.rollups_users import (
+    feature_weeks_build,
+    guide_events_build,
+    month_revenue_build,
+)
 
 logger = logging.getLogger("analytics")
 
@@ -36,6 +51,8 @@ class RollupRefresh:
     user_days: int
     event_days: int
     stage_days: int
+    per_user_rows: int  # guide events, feature weeks and revenue months written
+    cohort_rows: int
 
 
 def rollups_refresh(*, application_id: int, since: datetime | None, now: datetime | None = None) -> RollupRefresh:
@@ -46,9 +63,10 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
     day = sql.day_of("timestamp")
     with transaction.atomic():
         if start is None:
-            for model in (UserDayActivity, EventNameDaily, StageEntryDaily):
+            for model in (UserDayActivity, EventNameDaily, StageEntryDaily, UserGuideEvent, UserFeatureWeek,
+                          UserMonthRevenue, CohortDayStage, CohortDayActivity):
                 model.objects.filter(application_id=application_id).delete()
-        user_days = _execute(
+        user_days = sql.execute(
             f"""
             INSERT INTO analytics_userdayactivity (application_id, user_id, day, events)
             SELECT application_id, user_id, {day}, COUNT(*) FROM analytics_event
@@ -59,7 +77,7 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
             """,
             [application_id, *event_params],
         )
-        event_days = _execute(
+        event_days = sql.execute(
             f"""
             INSERT INTO analytics_eventnamedaily (application_id, day, name, events, users)
             SELECT application_id, {day}, name, COUNT(*), COUNT(DISTINCT user_id) FROM analytics_event
@@ -71,7 +89,7 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
             [application_id, *event_params],
         )
         at_day = sql.day_of("at")
-        stage_days = _execute(
+        stage_days = sql.execute(
             f"""
             INSERT INTO analytics_stageentrydaily (application_id, stage_id, day, entries, users)
             SELECT application_id, to_stage_id, {at_day}, COUNT(*), COUNT(DISTINCT user_id)
@@ -84,12 +102,18 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
             """,
             [application_id, *stage_params],
         )
+        per_user_rows = sum(build(application_id=application_id, since=start)
+                            for build in (guide_events_build, feature_weeks_build, month_revenue_build))
+        since_day = start.date() if start else None
+        cohort_rows = (cohort_stages_build(application_id=application_id, since_day=since_day)
+                       + cohort_activity_build(application_id=application_id, since_day=since_day))
         ReportRollupState.objects.update_or_create(
             application_id=application_id, defaults={"refreshed_at": now, "refreshed_since": start}
         )
-    result = RollupRefresh(application_id, start, user_days, event_days, stage_days)
+    result = RollupRefresh(application_id, start, user_days, event_days, stage_days, per_user_rows, cohort_rows)
     logger.info("reports.rollups_refreshed", extra={"application_id": application_id, "user_days": user_days,
-                                                    "event_days": event_days, "stage_days": stage_days})
+                                                    "event_days": event_days, "stage_days": stage_days,
+                                                    "per_user_rows": per_user_rows, "cohort_rows": cohort_rows})
     return result
 
 
@@ -109,11 +133,3 @@ def rollups_refresh_if_stale(*, application_id: int, now: datetime) -> RollupRef
     if state and now - STALE_AFTER <= state.refreshed_at <= now:
         return None
     return rollups_refresh_incremental(application_id=application_id, now=now)
-
-
-def _execute(statement: str, params: list) -> int:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        return max(cursor.rowcount, 0)

@@ -143,6 +143,13 @@ def fetch(sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return [tuple(_plain(value) for value in row) for row in cursor.fetchall()]
 
 
+def execute(statement: str, params: Sequence[Any] = ()) -> int:
+    """Run a write; the number of rows it touched."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, list(params))
+        return max(cursor.rowcount, 0)
+
+
 def as_date(value: Any) -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value

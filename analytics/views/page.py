@@ -3,7 +3,8 @@
 A page names its report in ``analytics.reports.registry`` and turns the report's result into
 ``Section``s; this module reads the filters (application, date range, segment and the report's
 own options, validated by the registry like the JSON API does), runs the report, and renders
-the page — or, with ``?export=<table>``, that one table as CSV.
+the page — or, with ``?export=<table>``, that one table as CSV. A report with a stored snapshot
+(the journey map) is served from it for the default period.
 """
 from __future__ import annotations
 
@@ -19,13 +20,22 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.http import urlencode
 
+from analytics.api.report_variants import report_variant_choices, report_variant_filter
 from analytics.reports.filters import ReportFilters
-from analytics.reports.registry import REPORTS, Option, parse_options
+from analytics.reports.registry import REPORTS, Option, ReportSpec, parse_options
 from analytics.reports.rollups import rollups_refresh_if_stale
+from analytics.reports.snapshots import (
+    SNAPSHOT_DAYS,
+    SNAPSHOTS,
+    Snapshot,
+    report_snapshot_get,
+    snapshot_range,
+)
+from analytics.tasks_reports import reports_snapshot_refresh
 from analytics.views.tables import Section
 from onboarding.models import Application, Segment
 
-DEFAULT_DAYS = 90
+DEFAULT_DAYS = SNAPSHOT_DAYS  # the snapshots are made for the pages' default period
 # Report options that tune sampling or precision rather than the question asked: not on the form.
 HIDDEN_OPTIONS = {"sample_cap", "resolution_seconds", "follow_ups", "guide"}
 OPTION_LABELS = {
@@ -72,7 +82,7 @@ class ReportFilterForm(forms.Form):
     segment = forms.ModelChoiceField(Segment.objects.none(), required=False, label="Segment / persona",
                                      empty_label="Everyone")
 
-    def __init__(self, data: QueryDict, *, options: tuple[Option, ...], today) -> None:
+    def __init__(self, data: QueryDict, *, options: tuple[Option, ...], today, variants: bool = True) -> None:
         data = data.copy()
         first = Application.objects.order_by("name", "id").first()
         data.setdefault("application", str(first.pk) if first else "")
@@ -85,6 +95,11 @@ class ReportFilterForm(forms.Form):
             application = None
         self.application = application
         self.fields["segment"].queryset = Segment.objects.filter(application=application).order_by("name")
+        choices = report_variant_choices(application_id=application.pk) if application and variants else []
+        if choices:
+            self.fields["variant"] = forms.TypedChoiceField(
+                required=False, coerce=int, empty_value=None, label="Experiment variant",
+                choices=[("", "Any (no variant filter)"), *choices])
         self.option_names = []
         for option in options:
             if option.param in HIDDEN_OPTIONS:
@@ -97,6 +112,12 @@ class ReportFilterForm(forms.Form):
         if cleaned.get("start") and cleaned.get("end") and cleaned["start"] > cleaned["end"]:
             raise forms.ValidationError("The start date must not be after the end date.")
         return cleaned
+
+    def variant_filter(self):
+        variant_id = self.cleaned_data.get("variant")
+        if variant_id is None:
+            return None
+        return report_variant_filter(application_id=self.application.pk, variant_id=variant_id)
 
     def option_query(self) -> dict[str, str]:
         """The report options as the registry parses them (``compare`` as comma-separated ids)."""
@@ -138,7 +159,7 @@ class ReportPage:
             raise PermissionDenied
         spec = REPORTS[self.slug]
         now = timezone.now()
-        form = ReportFilterForm(request.GET, options=spec.options, today=now.date())
+        form = ReportFilterForm(request.GET, options=spec.options, today=now.date(), variants=spec.variant_filter)
         context: dict[str, Any] = {**admin.site.each_context(request), "title": self.title, "page": self,
                                    "form": form, "pages": PAGES}
         if form.is_valid():
@@ -146,13 +167,21 @@ class ReportPage:
             segment = data.get("segment")
             try:
                 filters = ReportFilters.build(application_id=data["application"].pk, start=data.get("start"),
-                                              end=data.get("end"), segment_id=segment.pk if segment else None, now=now)
+                                              end=data.get("end"), segment_id=segment.pk if segment else None, now=now,
+                                              variant=form.variant_filter())
                 options = parse_options(spec, form.option_query())
             except ValueError as error:
                 form.add_error(None, str(error))
             else:
                 rollups_refresh_if_stale(application_id=filters.application_id, now=now)
-                result = spec.build(filters=filters, **options)
+                snapshot = _snapshot(spec, filters)
+                if snapshot is not None:
+                    result = snapshot.report
+                    filters = ReportFilters.build(application_id=filters.application_id, start=result.meta.start,
+                                                  end=result.meta.end, now=result.meta.generated_at)
+                    context["snapshot"] = snapshot
+                else:
+                    result = spec.build(filters=filters, **options)
                 page = self.build(result, request=request, filters=filters)
                 export = request.GET.get("export")
                 if export:
@@ -163,6 +192,16 @@ class ReportPage:
                 context.update(result=page, filters=filters, application=data["application"],
                                export_query=_export_query(request.GET))
         return render(request, self.template, context)
+
+
+def _snapshot(spec: ReportSpec, filters: ReportFilters) -> Snapshot | None:
+    """The stored snapshot when the page asks its report for the default period and everyone."""
+    if spec.name not in SNAPSHOTS or filters.segment_id is not None or filters.variant is not None:
+        return None
+    if (filters.start, filters.end) != snapshot_range(filters.now):
+        return None
+    return report_snapshot_get(application_id=filters.application_id, report=spec.name, now=filters.now,
+                               refresh_later=lambda app_id: reports_snapshot_refresh.delay(app_id, spec.name))
 
 
 def _export_query(query: QueryDict) -> str:

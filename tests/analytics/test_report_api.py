@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone as django_timezone
 
 from analytics.reports.registry import REPORTS
+from analytics.reports.rollups import rollups_refresh
 from tests.factories import (
     make_application,
     make_event,
@@ -35,6 +36,8 @@ def recent(application):
     stranger = make_report_user(other, "stranger", first_seen_at=yesterday)
     make_event(stranger, "integration_connected", yesterday)
     make_transition(stranger, "activation", yesterday)
+    for app in (application, other):  # as the beat does when tasks are not run in-process
+        rollups_refresh(application_id=app.id, since=None)
     return other
 
 

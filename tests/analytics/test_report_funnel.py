@@ -44,6 +44,7 @@ def journey(application):
     other = make_application("Other")
     stranger = make_report_user(other, "stranger", first_seen_at=at(5))
     make_transition(stranger, "activation", at(6))
+    rollups_refresh(application_id=application.id, since=None, now=NOW)
     return users
 
 

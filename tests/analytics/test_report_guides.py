@@ -95,6 +95,7 @@ def test_guide_performance__checklist_bar_survey__engagement_by_kind(application
     make_event(u3, "$cta_clicked", at(11), guide_id=str(bar.id))  # ids may arrive as strings
     make_event(u1, "$cta_clicked", at(11), guide_id=checklist.id)  # another guide's click
     make_survey_response(u2, survey, 9, at(11))
+    rollups_refresh(application_id=application.id, since=None, now=NOW)
 
     report = guide_performance_report(filters=january(application))
 

@@ -5,6 +5,7 @@ import pytest
 
 from analytics.reports.filters import ReportFilters
 from analytics.reports.revenue import revenue_report
+from analytics.reports.rollups import rollups_refresh
 from tests.factories import make_event, make_report_user, make_segment
 
 NOW = datetime(2026, 4, 15, tzinfo=UTC)
@@ -33,6 +34,7 @@ def payments(application):
         for when, amount in paid:
             make_event(user, "subscription_paid", when, amount=amount)
     make_segment(application, name="Founders", is_persona=True)
+    rollups_refresh(application_id=application.id, since=None, now=NOW)
     return application
 
 
