@@ -1,7 +1,10 @@
 """Drain the event stream into the database through a Redis consumer group.
 
-Each round first reclaims entries another consumer read but never acknowledged for longer than
-``claim_min_idle_ms`` (``XAUTOCLAIM``: that consumer crashed), then reads new ones
+A consumer started again under the same name first writes the entries it read in its previous
+life and never acknowledged (its own pending list, ``XREADGROUP`` from id 0): a crashed consumer
+restarted by its supervisor recovers its batch at once instead of after ``claim_min_idle_ms``.
+Then each round first reclaims entries another consumer read but never acknowledged for longer
+than ``claim_min_idle_ms`` (``XAUTOCLAIM``: that consumer crashed), then reads new ones
 (``XREADGROUP``). The entries of a round are written in one transaction (``events_write`` per
 application: COPY, ``ON CONFLICT (id) DO NOTHING``, derived state), and only after it commits are
 they acknowledged and deleted (``XACK`` + ``XDEL``, one pipelined round trip). A crash between
@@ -88,6 +91,7 @@ class StreamConsumer:
         self.claim_min_idle_ms = claim_min_idle_ms
         self.before_ack = before_ack
         self._group_ready = False
+        self._own_backlog = True  # until its own pending list has been read empty once
 
     def ensure_group(self) -> None:
         if self._group_ready:
@@ -100,16 +104,25 @@ class StreamConsumer:
         self._group_ready = True
 
     def round(self, *, block_ms: int | None = None) -> DrainStats:
-        """Reclaim abandoned entries, else read new ones (waiting up to ``block_ms``); write and ack."""
+        """Own unacknowledged entries, else reclaim abandoned ones, else read new ones (waiting up to
+        ``block_ms``); write and ack."""
         self.ensure_group()
-        entries = self._reclaim()
+        entries = self._own_pending() if self._own_backlog else []
+        if not entries:
+            entries = self._reclaim()
         if not entries:
             block = None if block_ms is None else min(block_ms, MAX_BLOCK_MS)
             response = self.client.xreadgroup(self.group, self.name, {self.stream: ">"}, count=self.count, block=block)
             entries = [entry for _, stream_entries in response or () for entry in stream_entries]
         if not entries:
             return DrainStats()
-        stats = self._process(entries)
+        try:
+            stats = self._process(entries)
+        except BaseException:
+            # Unacknowledged, the entries stay pending under this name (database or Redis down):
+            # the next round takes them up first instead of leaving them for XAUTOCLAIM.
+            self._own_backlog = True
+            raise
         stats.rounds = 1
         return stats
 
@@ -132,6 +145,17 @@ class StreamConsumer:
                 continue
             total.add(stats)
         return total
+
+    def _own_pending(self) -> list:
+        """Entries delivered to this consumer's name and never acknowledged (it was killed mid-batch)."""
+        response = self.client.xreadgroup(self.group, self.name, {self.stream: "0"}, count=self.count)
+        entries = [entry for _, stream_entries in response or () for entry in stream_entries]
+        if not entries:
+            self._own_backlog = False
+        gone = [entry_id for entry_id, fields in entries if not fields]  # deleted meanwhile: only ack
+        if gone:
+            self._ack(gone)
+        return [(entry_id, fields) for entry_id, fields in entries if fields]
 
     def _reclaim(self) -> list:
         _, claimed, *_ = self.client.xautoclaim(

@@ -93,6 +93,51 @@ def test_stream__pending_entry_not_idle_long_enough__not_reclaimed(client, appli
 
 
 @pytest.mark.redis
+def test_stream__consumer_killed_mid_batch_restarted_same_name__its_entries_written_without_claim_wait(
+    client, application, event_stream, settings
+):
+    batch = make_events_batch(10)
+    post_events(client, application, batch)
+    # Given consumer c1 read the entry and was killed before writing it
+    StreamConsumer(name="c1").ensure_group()
+    event_stream.xreadgroup(GROUP, "c1", {settings.WAYLINE_EVENT_STREAM: ">"}, count=10)
+
+    # When its supervisor starts it again under the same name (reclaiming would wait a minute)
+    stats = StreamConsumer(name="c1", claim_min_idle_ms=60_000).drain(until_empty=True)
+
+    # Then it writes its own unacknowledged entry first
+    assert (stats.entries, stats.new) == (1, 10)
+    assert {str(i) for i in Event.objects.values_list("id", flat=True)} == {e["id"] for e in batch}
+    assert pending_count(event_stream, settings.WAYLINE_EVENT_STREAM) == 0
+
+
+@pytest.mark.redis
+def test_stream__round_failed_before_ack__same_consumer_takes_its_entries_up_next_round(
+    client, application, event_stream, settings
+):
+    post_events(client, application, make_events_batch(5))
+    failures = iter([Crash()])
+
+    def fail_once(entry_ids):
+        for failure in failures:
+            raise failure
+
+    # Given a round that committed and then failed to acknowledge (Redis went away)
+    consumer = StreamConsumer(name="c1", claim_min_idle_ms=60_000, before_ack=fail_once)
+    with pytest.raises(Crash):
+        consumer.drain(until_empty=True)
+
+    # When the same consumer goes on
+    stats = consumer.drain(until_empty=True)
+
+    # Then it acknowledges its own entry at once, storing nothing twice
+    assert (stats.entries, stats.new) == (1, 0)
+    assert Event.objects.count() == 5
+    assert sum(UserEventDaily.objects.values_list("count", flat=True)) == 5
+    assert pending_count(event_stream, settings.WAYLINE_EVENT_STREAM) == 0
+
+
+@pytest.mark.redis
 def test_stream__entry_for_deleted_application__dead_lettered_others_stored(client, application, event_stream, settings):
     good = make_events_batch(3)
     post_events(client, application, good)
