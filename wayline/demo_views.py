@@ -29,4 +29,8 @@ def demo_app(request, section: str = "dashboard"):
         "user_id": request.GET.get("user", "demo-user-1"),
         "persona": request.GET.get("persona", "non_technical_manager"),
     }
-    return render(request, "demo/app.html", context)
+    response = render(request, "demo/app.html", context)
+    # Like most customer apps, the demo keeps its opener: the visual builder, opened from the
+    # admin in a popup, posts picked selectors back to it (Django's default "same-origin" would not).
+    response["Cross-Origin-Opener-Policy"] = "unsafe-none"
+    return response
