@@ -11,6 +11,11 @@ docs/benchmarks.md with the ratio PostgreSQL / DuckDB.
     .venv/bin/python bench/reports.py                  # 200k users, 2M events
     .venv/bin/python bench/reports.py --users 20000    # a quick run
     .venv/bin/python bench/reports.py --reuse          # keep the loaded database
+    .venv/bin/python bench/reports.py --database-url postgres://postgres@127.0.0.1:5432/wayline_scale \
+        --application "<name>"                          # an existing dataset (never reloaded)
+
+Pages serve the journey map from a snapshot that Celery refreshes: its row times reading the
+snapshot (what a page view costs) and the refresh is printed beside it.
 
 "Cold" is a new database session, not a cold operating-system page cache (which needs root and
 a restart of PostgreSQL); the data were just loaded, so most of it is in memory either way.
@@ -54,13 +59,18 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="keep an already loaded database")
     parser.add_argument("--keep-rollups", action="store_true", help="with --reuse: do not rebuild the rollups")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--application", help="measure this existing application (implies --reuse; never loads)")
     args = parser.parse_args()
+    if args.application:
+        args.reuse = True
 
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
     os.environ.setdefault("WAYLINE_LOG_LEVEL", "WARNING")
     sys.path.insert(0, str(ROOT))
     loaded = args.reuse and _database_exists(args.database_url)
+    if args.application and not loaded:
+        sys.exit(f"no database at {args.database_url}")
     if not loaded:
         _recreate_database(args.database_url)
     import django
@@ -71,9 +81,12 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     from onboarding.models import Application
 
-    if loaded and Application.objects.filter(name="Bench reports").exists():
-        application = Application.objects.get(name="Bench reports")
+    name = args.application or "Bench reports"
+    if loaded and Application.objects.filter(name=name).exists():
+        application = Application.objects.get(name=name)
         print(f"reusing {args.database_url}")
+    elif args.application:
+        sys.exit(f"no application named {name!r}")
     else:
         started = time.perf_counter()
         application = _load(args.users, args.events_per_user, np.random.default_rng(args.seed))
@@ -272,44 +285,73 @@ def _timed(call) -> float:
 def _run(application, args) -> None:
     from django.db import connection
 
+    from analytics.models import EndUser, Event
     from analytics.reports.filters import ReportFilters
     from analytics.reports.registry import REPORTS
     from analytics.reports.rollups import rollups_refresh
+    from analytics.reports.snapshots import SNAPSHOT_DAYS, report_snapshot_get, report_snapshot_refresh
 
+    last = Event.objects.filter(application=application).order_by("-timestamp").values_list("timestamp", flat=True)[:1]
+    now = last[0] + timedelta(hours=1) if args.application else NOW  # an existing dataset ends when it ends
+    users = EndUser.objects.filter(application=application).count()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = 'analytics_event'")
+        events = cursor.fetchone()[0]
     if args.reuse and args.keep_rollups:
         full = incremental = float("nan")
         print("rollups kept")
     else:
-        full = _timed(lambda: rollups_refresh(application_id=application.id, since=None, now=NOW))
-        incremental = _timed(lambda: rollups_refresh(application_id=application.id, since=NOW - timedelta(days=2),
-                                                     now=NOW))
-        print(f"rollups: full build {full:.2f} s, incremental (2 days) {incremental:.2f} s")
+        full = _timed(lambda: rollups_refresh(application_id=application.id, since=None, now=now))
+        incremental = _timed(lambda: rollups_refresh(application_id=application.id, since=now - timedelta(days=2),
+                                                     now=now))
+        print(f"rollups: full build {full:.2f} s, incremental (2 days) {incremental:.2f} s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")  # as autovacuum would: visibility map for index-only scans
-    print(f"load average before the reports: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    filters = ReportFilters.build(application_id=application.id, start=(NOW - timedelta(days=90)).date(),
-                                  end=(NOW - timedelta(days=1)).date(), now=NOW)
+    load_before = os.getloadavg()
+    print(f"load average before the reports: {load_before[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    # The pages' default period: the last SNAPSHOT_DAYS days up to now.
+    filters = ReportFilters.build(application_id=application.id,
+                                  start=now.date() - timedelta(days=SNAPSHOT_DAYS - 1), end=now.date(), now=now)
+    snapshot_seconds = _timed(lambda: report_snapshot_refresh(application_id=application.id, report="journey-map",
+                                                              now=now))
+    print(f"journey-map snapshot refresh {snapshot_seconds:.2f} s", flush=True)
+
+    def page(name, spec):
+        if name == "journey-map":
+            return lambda: report_snapshot_get(application_id=application.id, report=name, now=now)
+        return lambda: spec.build(filters=filters)
+
     postgres = {}
     for name, spec in REPORTS.items():
         connection.close()
-        cold = _timed(lambda: spec.build(filters=filters))
-        warm = statistics.median(_timed(lambda: spec.build(filters=filters)) for _ in range(3))
+        call = page(name, spec)
+        cold = _timed(call)
+        warm = statistics.median(_timed(call) for _ in range(3))
         postgres[name] = (cold, warm)
         print(f"  {name:<17} cold {cold:7.2f} s   warm {warm:7.2f} s", flush=True)
-    duck = _duckdb(application, filters)
+    load_after = os.getloadavg()
+    duck = _duckdb(application, filters, now)
     print()
-    print(f"Reports on {args.users:,} users / ~{args.users * args.events_per_user:,} events "
-          f"(PostgreSQL {connection.pg_version // 10000}; range {filters.start} … {filters.end}); "
-          f"rollups: full {full:.1f} s, incremental {incremental:.2f} s")
+    print(f"Reports on {users:,} users / ~{events:,} events (PostgreSQL {connection.pg_version // 10000}; "
+          f"range {filters.start} … {filters.end}); rollups: full {full:.1f} s, incremental {incremental:.2f} s; "
+          f"journey-map snapshot refresh {snapshot_seconds:.1f} s; load average {load_before[0]:.1f} before, "
+          f"{load_after[0]:.1f} after the PostgreSQL timings")
     print()
     print("| report | PostgreSQL cold (s) | PostgreSQL warm (s) | DuckDB cold (s) | DuckDB warm (s) | warm ratio PG/DuckDB |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, (cold, warm) in postgres.items():
         if name in duck:
             d_cold, d_warm = duck[name]
-            print(f"| {name} | {cold:.2f} | {warm:.2f} | {d_cold:.2f} | {d_warm:.2f} | {warm / d_warm:.1f}× |")
+            print(f"| {name} | {cold:.3f} | {warm:.3f} | {d_cold:.3f} | {d_warm:.3f} | {warm / d_warm:.2f}× |")
         else:
-            print(f"| {name} | {cold:.2f} | {warm:.2f} | — | — | — |")
+            print(f"| {name} | {cold:.3f} | {warm:.3f} | — | — | — |")
+    results = {"database": args.database_url.rsplit("/", 1)[1], "users": users, "events": events,
+               "start": filters.start, "end": filters.end, "rollups_full_s": full, "rollups_incremental_s": incremental,
+               "snapshot_refresh_s": snapshot_seconds, "load_before": load_before, "load_after": load_after,
+               "postgres": postgres, "duckdb": duck}
+    out = ROOT / "var" / f"bench-reports-{results['database']}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2, default=str))
 
 
 EXPORTS = {
@@ -323,7 +365,7 @@ EXPORTS = {
 }
 
 
-def _duckdb(application, filters) -> dict[str, tuple[float, float]]:
+def _duckdb(application, filters, now) -> dict[str, tuple[float, float]]:
     import duckdb
     from django.db import connection
 
@@ -349,7 +391,7 @@ def _duckdb(application, filters) -> dict[str, tuple[float, float]]:
             WHERE u.first_seen_at >= '{start}' AND u.first_seen_at < '{end}' GROUP BY u.id) GROUP BY 1""",
         "time-in-stage": f"""WITH st AS (SELECT to_stage_id, entered, LEAD(entered) OVER (PARTITION BY user_id ORDER BY entered, id)
             AS next_at FROM transitions)
-            SELECT to_stage_id, next_at IS NULL, ROUND(epoch(COALESCE(next_at, TIMESTAMPTZ '{NOW.isoformat()}') - entered)
+            SELECT to_stage_id, next_at IS NULL, ROUND(epoch(COALESCE(next_at, TIMESTAMPTZ '{now.isoformat()}') - entered)
             / 60) * 60 AS d, COUNT(*) FROM st WHERE entered >= '{start}' AND entered < '{end}' GROUP BY ALL""",
         "guides": f"""SELECT gs.guide_id, COUNT(*), SUM(CASE WHEN gs.completed_at IS NOT NULL THEN 1 ELSE 0 END),
             SUM(CASE WHEN EXISTS (SELECT 1 FROM events e WHERE e.user_id = gs.user_id AND e.name = '$guide_step_viewed'
