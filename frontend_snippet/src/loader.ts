@@ -9,7 +9,7 @@
   if (w.wayline) return;
   const q: unknown[] = [];
   const stub: Record<string, unknown> = { q };
-  const token = /[?&]wayline_builder=([^&#]+)/.exec(w.location.search);
+  let token = /[?&]wayline_builder=([^&#]+)/.exec(w.location.search);
   const load = (url: string) => {
     const s = d.createElement('script');
     s.async = true;
@@ -22,8 +22,10 @@
       const a: unknown[] = [].slice.call(arguments);
       q.push([m, a]);
       if (token && m === 'init') {
+        const t = token[1];
+        token = null; // a second init must not start a second builder
         const host = ((a[1] || {}) as { apiHost?: string }).apiHost || '';
-        fetch(host + '/api/v1/builder/session?token=' + token[1], { headers: { 'X-Wayline-Key': String(a[0]) } })
+        fetch(host + '/api/v1/builder/session?token=' + t, { headers: { 'X-Wayline-Key': String(a[0]) } })
           .then((r) =>
             r.json().then((s) => {
               if (r.ok) {
