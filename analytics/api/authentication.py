@@ -18,6 +18,9 @@ Key lookups are on every request's path, so they are cached in this process for
 TTL is the invalidation: a rotated key keeps working, and a change to allowed origins or identity
 verification takes effect, at most that long after the change in processes other than the one
 that made it. The cached ``Application`` object is shared between requests: never modify it.
+When the database cannot be reached (it is restarting), an expired entry keeps answering until it
+can: with Redis buffering, event ingest needs nothing else from the database, so it goes on
+accepting events instead of failing every request while the database is away.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.db import DatabaseError
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
@@ -53,7 +57,12 @@ class KeyCache:
         entry = self._entries.get(key)
         if entry is not None and entry[1] > now:
             return entry[0]
-        application = Application.objects.filter(**{self.field: key}).first()
+        try:
+            application = Application.objects.filter(**{self.field: key}).first()
+        except DatabaseError:
+            if entry is None:
+                raise
+            return entry[0]  # stale, but the database cannot say otherwise now
         if ttl > 0:
             with self._lock:
                 if len(self._entries) >= MAX_CACHED_KEYS:

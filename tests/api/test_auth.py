@@ -2,6 +2,7 @@
 import json
 
 import pytest
+from django.db import OperationalError, connection
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
@@ -102,6 +103,35 @@ def test_key_cache__rotated_key__works_until_ttl_then_401(client, application, s
     clock["now"] = 1010.5
     assert post(client, "/api/v1/events", HTTP_X_WAYLINE_KEY=old_key).status_code == 401
     assert post(client, "/api/v1/events", HTTP_X_WAYLINE_KEY=new_key).status_code == 202
+
+
+def _database_down(execute, sql, params, many, context):
+    raise OperationalError("connection refused: the database is restarting")
+
+
+@pytest.mark.redis
+def test_key_cache__expired_while_database_unreachable__events_still_buffered_202(
+    client, application, event_stream, settings, monkeypatch
+):
+    # Given a key looked up at t=1000 with a 10 s TTL, and events buffered in Redis
+    settings.WAYLINE_KEY_CACHE_SECONDS = 10
+    clock = {"now": 1000.0}
+    monkeypatch.setattr(publishable_keys, "timer", lambda: clock["now"])
+    key = application.publishable_key
+    assert post(client, "/api/v1/events", HTTP_X_WAYLINE_KEY=key).status_code == 202
+    # When the entry has expired and every query fails (PostgreSQL restarting)
+    clock["now"] = 1011.0
+    with connection.execute_wrapper(_database_down):
+        response = post(client, "/api/v1/events", {"events": [make_event_payload()]}, HTTP_X_WAYLINE_KEY=key)
+    # Then the last known application answers and the event waits in the stream
+    assert response.status_code == 202, response.content
+    assert event_stream.xlen(settings.WAYLINE_EVENT_STREAM) == 1
+
+
+def test_key_cache__never_seen_key_while_database_unreachable__error_not_unknown_key(application):
+    # A key the process never looked up cannot be vouched for: the failure propagates (no false 401)
+    with connection.execute_wrapper(_database_down), pytest.raises(OperationalError):
+        publishable_keys.get(application.publishable_key)
 
 
 def test_key_cache__cached_lookup__no_query(client, application, django_assert_num_queries):
