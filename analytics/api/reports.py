@@ -28,7 +28,7 @@ from analytics.api.report_variants import report_variant_filter
 from analytics.reports.filters import ReportFilters
 from analytics.reports.registry import REPORTS, parse_options
 from analytics.reports.rollups import rollups_refresh_if_stale
-from analytics.reports.snapshots import SNAPSHOTS, report_snapshot_get
+from analytics.reports.snapshots import report_snapshot_get
 from analytics.tasks_reports import reports_snapshot_refresh
 from onboarding.models import Application, Segment
 
@@ -127,7 +127,7 @@ class ReportGetApi(APIView):
             options = parse_options(spec, query)
             rollups_refresh_if_stale(application_id=application_id, now=now)
             snapshot = None
-            if report in SNAPSHOTS and not any(query.get(name) for name in ("start", "end", "segment")):
+            if report == "journey-map" and not any(query.get(name) for name in ("start", "end", "segment")):
                 snapshot = report_snapshot_get(application_id=application_id, report=report, now=now,
                                                refresh_later=lambda app_id: reports_snapshot_refresh.delay(app_id, report))
                 result = snapshot.report

@@ -3,8 +3,8 @@
 A page names its report in ``analytics.reports.registry`` and turns the report's result into
 ``Section``s; this module reads the filters (application, date range, segment and the report's
 own options, validated by the registry like the JSON API does), runs the report, and renders
-the page — or, with ``?export=<table>``, that one table as CSV. A report with a stored snapshot
-(the journey map) is served from it for the default period.
+the page — or, with ``?export=<table>``, that one table as CSV. The page as opened (default
+period, everyone, default options) is served from the report's stored snapshot.
 """
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ class ReportPage:
                 form.add_error(None, str(error))
             else:
                 rollups_refresh_if_stale(application_id=filters.application_id, now=now)
-                snapshot = _snapshot(spec, filters)
+                snapshot = None if options else _snapshot(spec, filters)
                 if snapshot is not None:
                     result = snapshot.report
                     filters = ReportFilters.build(application_id=filters.application_id, start=result.meta.start,
@@ -195,7 +195,7 @@ class ReportPage:
 
 
 def _snapshot(spec: ReportSpec, filters: ReportFilters) -> Snapshot | None:
-    """The stored snapshot when the page asks its report for the default period and everyone."""
+    """The stored snapshot when the page asks its report for the default period and every user."""
     if spec.name not in SNAPSHOTS or filters.segment_id is not None or filters.variant is not None:
         return None
     if (filters.start, filters.end) != snapshot_range(filters.now):
