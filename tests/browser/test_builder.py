@@ -9,6 +9,7 @@ from onboarding.builder import builder_link_make
 from onboarding.builder_tokens import builder_token_make
 from onboarding.install_tag import install_tag
 from onboarding.models import Guide, TourStep
+from tests.browser.conftest import axe_violations
 from tests.browser.helpers import delivery, snippet  # noqa: F401  (fixtures)
 from tests.factories import make_application, make_guide, make_staff_user
 from wayline.roles import EDITORS
@@ -141,6 +142,7 @@ def test_builder_pick__keyboard_and_live_edit__parent_child_counts_and_escape(sn
         expect(page.locator(STATUS)).to_have_text(status)
         expect(use).to_be_enabled() if status.startswith("Matches exactly") else expect(use).to_be_disabled()
     expect(page.locator(f"{PANEL} .wl-hint").first).to_have_text("Strategy: edited by hand")
+    assert axe_violations(page, "#wayline-builder") == []
 
     page.keyboard.press("Escape")  # from the selection back to picking
     expect(page.locator(PANEL)).to_contain_text("Pick an element")
@@ -182,6 +184,7 @@ def test_builder_preview__three_step_draft__plays_with_toolbar_and_flags_missing
     host.get_by_role("button", name="Next").click()
     expect(status).to_contain_text("Step 3: target “.btn.secondary” matches 3 elements")
     expect(host.get_by_role("button", name="Next")).to_be_disabled()
+    assert axe_violations(host, "#wayline-builder") == []
     host.get_by_role("button", name="Back").click()
     expect(host.locator(f"{PANEL} .wl-n")).to_have_text("Step 2 of 3")
     host.get_by_role("button", name="Restart").click()
