@@ -180,3 +180,24 @@ class SnippetClient:
             status = 0  # refused, reset or timed out: the snippet treats all of them as "try again"
         self.ledger.record(endpoint, status, started, time.monotonic())
         return status
+
+
+async def reference_run(base_url: str, *, clients: int, duration: float) -> float:
+    """The reference beside the load: the same clients asking a bare DRF endpoint (``/api/v1/bench/bare``) as fast as
+    answers come, for ``duration`` s; returns its 2xx requests/s, measured on the same machine at the same time."""
+    ok = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(10.0)) as http:
+        started = time.monotonic()
+
+        async def one():
+            nonlocal ok
+            while time.monotonic() < started + duration:
+                try:
+                    status = (await http.get("/api/v1/bench/bare")).status_code
+                except httpx.HTTPError:
+                    continue
+                ok += status == 200  # after the await: ``ok += await …`` would add to a stale value
+
+        await asyncio.gather(*(one() for _ in range(clients)))
+        return ok / (time.monotonic() - started)

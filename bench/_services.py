@@ -319,14 +319,14 @@ class Stack:
         for process in supervised:
             process.terminate()
         if self.gunicorn and self.gunicorn.poll() is None:
-            self.gunicorn.terminate()
+            self.gunicorn.send_signal(signal.SIGINT)  # quick shutdown: the run is over
         for process in supervised:
             process.wait()
         if self.gunicorn:
             self.gunicorn.wait(timeout=30)
         self.redis.stop()
         try:
-            self.postgres.stop("fast")
+            self.postgres.stop("immediate")  # its data is thrown away
         except ServiceError:
             pass  # never started, or already down
         if not self.keep:

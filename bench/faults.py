@@ -39,6 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._clients import reference_run  # noqa: E402
 from bench._services import STREAM, ServiceError, Stack, stack_directory, wait_for  # noqa: E402
 from bench.load import LoadResult, load_run, wait_until_stored  # noqa: E402
 
@@ -51,6 +52,7 @@ class FaultReport:
     detail: str  # what exactly was done
     injected_at_s: float  # seconds into the load
     fault_s: float  # how long the injection itself took (e.g. stop + start)
+    healthy_pass_s: float | None  # one probe pass just before the fault: what "answering" takes without one
     answering_s: float | None  # fault start → identify, content and events all 2xx again
     recovered_s: float | None  # fault start → every event accepted by then stored
     restarts: int  # processes the supervisor or gunicorn started again
@@ -125,6 +127,8 @@ def fault_run(stack: Stack, application: dict, scenario: str, *, clients: int, d
         started = time.monotonic()
         while time.monotonic() < started + inject_at or not ledger.acked:
             await asyncio.sleep(0.05)  # the load runs until the moment chosen for the fault
+        probe_started = time.monotonic()
+        healthy = await probe_until_answering(stack, application, ledger, timeout=recover_timeout)
         fault_started = time.monotonic()
         detail = await asyncio.to_thread(inject, stack)
         fault_s = time.monotonic() - fault_started
@@ -133,6 +137,7 @@ def fault_run(stack: Stack, application: dict, scenario: str, *, clients: int, d
         stored_s = await asyncio.to_thread(wait_until_stored, stack.postgres.url, accepted, timeout=recover_timeout)
         return FaultReport(
             scenario=scenario, detail=detail, injected_at_s=round(fault_started - started, 2), fault_s=round(fault_s, 2),
+            healthy_pass_s=None if healthy is None else round(healthy - probe_started, 2),
             answering_s=None if answering is None else round(answering - fault_started, 2),
             recovered_s=None if stored_s is None else round(time.monotonic() - fault_started, 2),
             restarts=0,
@@ -194,6 +199,7 @@ def main() -> None:
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--claim-idle-ms", type=int, default=60_000, help="the consumers' --claim-idle-ms")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's directory (data, logs) and print it")
     args = parser.parse_args()
     unknown = set(args.scenarios) - {"load", *SCENARIOS}
     if unknown:
@@ -201,7 +207,11 @@ def main() -> None:
     inject_at = args.duration / 3 if args.inject_at is None else args.inject_at
     load_before, rows = os.getloadavg(), []
     with Stack(stack_directory(), workers=args.workers, consumers=args.consumers, claim_idle_ms=args.claim_idle_ms,
-               application_names=args.scenarios) as stack:
+               application_names=args.scenarios, keep=args.keep) as stack:
+        if args.keep:
+            print(f"stack directory: {stack.directory}", file=sys.stderr)
+        reference = asyncio.run(reference_run(stack.base_url, clients=args.clients, duration=min(10.0, args.duration)))
+        print(f"reference: {reference:.1f} req/s from /api/v1/bench/bare", file=sys.stderr, flush=True)
         for scenario in args.scenarios:
             application = stack.applications[scenario]
             if scenario == "load":
@@ -213,19 +223,21 @@ def main() -> None:
             print(f"{scenario}: {json.dumps({'load': asdict(result), 'fault': fault and asdict(fault)})}",
                   file=sys.stderr, flush=True)
     load_after = os.getloadavg()
-    print(table(rows, args, load_before, load_after))
+    print(table(rows, args, load_before, load_after, reference))
     if args.json:
         args.json.write_text(json.dumps([{"scenario": s, "load": asdict(r), "fault": f and asdict(f)}
                                          for s, r, f in rows], indent=2))
     sys.exit(0 if all(result.reconciliation.clean for _, result, _ in rows) else 1)
 
 
-def table(rows, args, load_before, load_after) -> str:
+def table(rows, args, load_before, load_after, reference: float) -> str:
     lines = [
         f"`.venv/bin/python bench/faults.py {' '.join(sys.argv[1:])}`".replace(" `", "`")
         + f" — {args.clients} clients × {args.duration:.0f} s per scenario, gunicorn {args.workers} sync workers, "
         f"{args.consumers} consumers (claim idle {args.claim_idle_ms / 1000:.0f} s), 1 Celery worker with beat; "
-        f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before / {load_after[0]:.1f} after.\n",
+        f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before / {load_after[0]:.1f} after. Reference in "
+        f"the same run: the same clients asking a bare DRF endpoint as fast as it answers held {reference:,.0f} "
+        "req/s; *load held* gives each scenario's 2xx requests/s as a ratio to it.\n",
         "| scenario | what was done | load held | faults injected | inputs tried | lost | duplicated | recovered in |",
         "| --- | --- | --- | --- | --- | ---: | ---: | --- |",
     ]
@@ -234,14 +246,15 @@ def table(rows, args, load_before, load_after) -> str:
         e = result.endpoints
         what = (f"{args.clients} snippet clients: identify → content → event batches, accepted batches resent at "
                 f"random; retries like the snippet")
-        held = (f"{result.ok_rps:,.0f} req/s 2xx; p50/p99 ms: events {e['events']['p50_ms']}/{e['events']['p99_ms']}, "
+        held = (f"{result.ok_rps:,.0f} req/s 2xx ({result.ok_rps / reference:.2f} of the reference); p50/p99 ms: events {e['events']['p50_ms']}/{e['events']['p99_ms']}, "
                 f"content {e['content']['p50_ms']}/{e['content']['p99_ms']}; errors {result.error_rate:.1%}")
         inputs = f"{r.generated:,} event ids ({r.resent:,} resent) in {result.requests:,} requests"
         if fault is None:
             name, injected, recovered = "Load", "none", f"– (stored {result.settle_s} s after the last send)"
         else:
             name, injected = SCENARIOS[scenario][0], f"{fault.detail}, {fault.injected_at_s:.0f} s in"
-            recovered = (f"answering {_seconds(fault.answering_s)}, all accepted stored {_seconds(fault.recovered_s)}")
+            recovered = (f"answering {_seconds(fault.answering_s)} (a healthy probe pass: "
+                         f"{_seconds(fault.healthy_pass_s)}), all accepted stored {_seconds(fault.recovered_s)}")
         lost = r.lost + r.refused
         duplicated = r.duplicated + r.unexpected
         lines.append(f"| {name} | {what} | {held} | {injected} | {inputs} | {lost} | {duplicated} | {recovered} |")

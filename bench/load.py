@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._clients import ClientPlan, Ledger, clients_run  # noqa: E402
+from bench._clients import ClientPlan, Ledger, clients_run, reference_run  # noqa: E402
 from bench._services import Stack, stack_directory  # noqa: E402
 
 ENDPOINTS = ("identify", "content", "events")
@@ -179,19 +179,23 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--keep", action="store_true", help="keep the stack's directory (data, logs) and print it")
     args = parser.parse_args()
     load_before = os.getloadavg()
-    with Stack(stack_directory(), workers=args.workers, consumers=args.consumers) as stack:
+    with Stack(stack_directory(), workers=args.workers, consumers=args.consumers, keep=args.keep) as stack:
+        if args.keep:
+            print(f"stack directory: {stack.directory}", file=sys.stderr)
         application = stack.applications["Load"]
+        reference = asyncio.run(reference_run(stack.base_url, clients=args.clients, duration=min(10.0, args.duration)))
         result, _ = load_run(stack, application, clients=args.clients, duration=args.duration)
     load_after = os.getloadavg()
-    print(report(result, args, load_before, load_after))
+    print(report(result, args, load_before, load_after, reference))
     if args.json:
         args.json.write_text(json.dumps(asdict(result), indent=2))
     sys.exit(0 if result.reconciliation.clean else 1)
 
 
-def report(result: LoadResult, args, load_before, load_after) -> str:
+def report(result: LoadResult, args, load_before, load_after, reference: float) -> str:
     r = result.reconciliation
     lines = [
         "## Load\n",
@@ -199,7 +203,8 @@ def report(result: LoadResult, args, load_before, load_after) -> str:
         f"for {args.duration:.0f} s, gunicorn {args.workers} sync workers, {args.consumers} consumers, 1 Celery "
         f"worker; {os.cpu_count()} CPUs, load average {load_before[0]:.1f} before / {load_after[0]:.1f} after.\n",
         f"Held {result.ok_rps:,.0f} requests/s answered 2xx ({result.requests:,} requests in {result.seconds:.0f} s), "
-        f"error rate {result.error_rate:.2%}.\n",
+        f"error rate {result.error_rate:.2%}; **{result.ok_rps / reference:.2f}** of the reference measured just "
+        f"before by the same clients on a bare DRF endpoint in the same gunicorn ({reference:,.0f} req/s).\n",
         "| Endpoint | requests | errors | p50 ms | p99 ms |",
         "| --- | ---: | ---: | ---: | ---: |",
     ]

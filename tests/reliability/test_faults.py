@@ -13,7 +13,7 @@ from bench.faults import fault_run
 def test_fault_during_load__injected__nothing_lost_nothing_duplicated_and_recovers(stack, scenario):
     # Given snippet clients loading their application, when the fault hits one second in
     result, fault = fault_run(stack, stack.applications[scenario], scenario, clients=8, duration=4, inject_at=1,
-                              recover_timeout=60)
+                              recover_timeout=30)
 
     # Then the service answers again and everything accepted up to then is stored
     assert fault.answering_s is not None, fault
