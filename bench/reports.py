@@ -3,8 +3,8 @@
 Creates (or recreates) the PostgreSQL database ``wayline_bench_reports``, migrates it and loads
 one application with ``--users`` users (default 200,000) and about ``--events-per-user`` events
 each (default 10, so 2M events), their stage transitions, guide states and survey answers, all
-with ``COPY``. Then it builds the report rollups, times every report cold (first call on a new
-connection) and warm (median of three more calls), exports the same raw rows to Parquet and
+with ``COPY``. Then it builds the report rollups and the snapshots, times every report cold (first
+call on a new connection) and warm (median of three more calls), exports the same raw rows to Parquet and
 times DuckDB doing each report's core aggregation over them, and prints a Markdown table for
 docs/benchmarks.md with the ratio PostgreSQL / DuckDB.
 
@@ -14,8 +14,9 @@ docs/benchmarks.md with the ratio PostgreSQL / DuckDB.
     .venv/bin/python bench/reports.py --database-url postgres://postgres@127.0.0.1:5432/wayline_scale \
         --application "<name>"                          # an existing dataset (never reloaded)
 
-Pages serve the journey map from a snapshot that Celery refreshes: its row times reading the
-snapshot (what a page view costs) and the refresh is printed beside it.
+Pages as opened are served from snapshots that Celery refreshes: "page" times reading one (what
+opening a page costs), "computed" times computing the report from the rollups (what any other
+period, segment or variant costs, and what the snapshot refresh costs).
 
 "Cold" is a new database session, not a cold operating-system page cache (which needs root and
 a restart of PostgreSQL); the data were just loaded, so most of it is in memory either way.
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--keep-rollups", action="store_true", help="with --reuse: do not rebuild the rollups")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--application", help="measure this existing application (implies --reuse; never loads)")
+    parser.add_argument("--repeat", type=int, default=3, help="warm calls per measurement (their median)")
     args = parser.parse_args()
     if args.application:
         args.reuse = True
@@ -312,43 +314,43 @@ def _run(application, args) -> None:
     # The pages' default period: the last SNAPSHOT_DAYS days up to now.
     filters = ReportFilters.build(application_id=application.id,
                                   start=now.date() - timedelta(days=SNAPSHOT_DAYS - 1), end=now.date(), now=now)
-    snapshot_seconds = _timed(lambda: report_snapshot_refresh(application_id=application.id, report="journey-map",
-                                                              now=now))
-    print(f"journey-map snapshot refresh {snapshot_seconds:.2f} s", flush=True)
+    started = time.perf_counter()
+    for name in REPORTS:
+        report_snapshot_refresh(application_id=application.id, report=name, now=now)
+    snapshot_seconds = time.perf_counter() - started
+    print(f"snapshots of every report refreshed in {snapshot_seconds:.2f} s", flush=True)
 
-    def page(name, spec):
-        if name == "journey-map":
-            return lambda: report_snapshot_get(application_id=application.id, report=name, now=now)
-        return lambda: spec.build(filters=filters)
-
-    postgres = {}
-    for name, spec in REPORTS.items():
+    def cold_warm(call) -> tuple[float, float]:
         connection.close()
-        call = page(name, spec)
         cold = _timed(call)
-        warm = statistics.median(_timed(call) for _ in range(3))
-        postgres[name] = (cold, warm)
-        print(f"  {name:<17} cold {cold:7.2f} s   warm {warm:7.2f} s", flush=True)
+        return cold, statistics.median(_timed(call) for _ in range(args.repeat))
+
+    page, computed = {}, {}
+    for name, spec in REPORTS.items():
+        page[name] = cold_warm(lambda: report_snapshot_get(application_id=application.id, report=name, now=now))
+        computed[name] = cold_warm(lambda: spec.build(filters=filters))
+        print(f"  {name:<17} page cold {page[name][0]:6.3f} s  warm {page[name][1]:6.3f} s   "
+              f"computed cold {computed[name][0]:6.2f} s  warm {computed[name][1]:6.2f} s", flush=True)
     load_after = os.getloadavg()
-    duck = _duckdb(application, filters, now)
+    duck = _duckdb(application, filters, now, args.repeat)
     print()
     print(f"Reports on {users:,} users / ~{events:,} events (PostgreSQL {connection.pg_version // 10000}; "
           f"range {filters.start} … {filters.end}); rollups: full {full:.1f} s, incremental {incremental:.2f} s; "
-          f"journey-map snapshot refresh {snapshot_seconds:.1f} s; load average {load_before[0]:.1f} before, "
+          f"snapshots of every report {snapshot_seconds:.1f} s; load average {load_before[0]:.1f} before, "
           f"{load_after[0]:.1f} after the PostgreSQL timings")
     print()
-    print("| report | PostgreSQL cold (s) | PostgreSQL warm (s) | DuckDB cold (s) | DuckDB warm (s) | warm ratio PG/DuckDB |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for name, (cold, warm) in postgres.items():
-        if name in duck:
-            d_cold, d_warm = duck[name]
-            print(f"| {name} | {cold:.3f} | {warm:.3f} | {d_cold:.3f} | {d_warm:.3f} | {warm / d_warm:.2f}× |")
-        else:
-            print(f"| {name} | {cold:.3f} | {warm:.3f} | — | — | — |")
+    print("| report | page cold (s) | page warm (s) | computed cold (s) | computed warm (s) | DuckDB cold (s) "
+          "| DuckDB warm (s) | computed warm / DuckDB warm |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for name in REPORTS:
+        d_cold, d_warm = duck.get(name, (None, None))
+        duck_cells = f"{d_cold:.3f} | {d_warm:.3f} | {computed[name][1] / d_warm:.1f}×" if d_warm else "— | — | —"
+        print(f"| {name} | {page[name][0]:.3f} | {page[name][1]:.3f} | {computed[name][0]:.2f} | "
+              f"{computed[name][1]:.2f} | {duck_cells} |")
     results = {"database": args.database_url.rsplit("/", 1)[1], "users": users, "events": events,
                "start": filters.start, "end": filters.end, "rollups_full_s": full, "rollups_incremental_s": incremental,
-               "snapshot_refresh_s": snapshot_seconds, "load_before": load_before, "load_after": load_after,
-               "postgres": postgres, "duckdb": duck}
+               "snapshots_refresh_s": snapshot_seconds, "load_before": load_before, "load_after": load_after,
+               "page": page, "computed": computed, "duckdb": duck}
     out = ROOT / "var" / f"bench-reports-{results['database']}.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2, default=str))
@@ -365,7 +367,7 @@ EXPORTS = {
 }
 
 
-def _duckdb(application, filters, now) -> dict[str, tuple[float, float]]:
+def _duckdb(application, filters, now, repeat: int) -> dict[str, tuple[float, float]]:
     import duckdb
     from django.db import connection
 
@@ -435,7 +437,7 @@ def _duckdb(application, filters, now) -> dict[str, tuple[float, float]]:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(views)
         cold = _timed(lambda: con.execute(query).fetchall())
-        warm = statistics.median(_timed(lambda: con.execute(query).fetchall()) for _ in range(3))
+        warm = statistics.median(_timed(lambda: con.execute(query).fetchall()) for _ in range(repeat))
         con.close()
         results[name] = (cold, warm)
         print(f"  duckdb {name:<17} cold {cold:7.2f} s   warm {warm:7.2f} s", flush=True)
