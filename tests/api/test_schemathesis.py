@@ -4,7 +4,7 @@ The schema is fetched from the WSGI app itself; each operation gets ``MAX_EXAMPL
 requests that follow the schema and as many that break it (wrong types, missing fields, bad
 query strings), sent in-process with the operation's kind of key. Checked: no 5xx, the status
 code is documented, and the content type and body match the documented response.
-``bench/fuzz.py`` runs the same with more examples.
+``bench/fuzz.py --api-examples N`` runs the same with N examples.
 """
 import pytest
 import schemathesis
@@ -21,9 +21,9 @@ from schemathesis.checks import (
 )
 
 from tests.factories import make_application, make_known_user
-from tests.security.fuzzing import Tally, examples, fuzz_settings
+from tests.security.fuzzing import API_SCALE_VARIABLE, Tally, examples, fuzz_settings
 
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = 6
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # The staff-only endpoints (reports, experiment results) answer logged-in admin users, not keys.
 PUBLIC_PATHS = r"^/api/v1/(?!reports/|experiments/)"
@@ -81,7 +81,7 @@ def schemathesis_run(app, application, max_examples: int) -> Tally:
 def test_public_api__schemathesis_cases__no_server_error_and_schema_conformant(wsgi_app):
     application = make_application("Fuzzed")
     make_known_user(application, "user-1")
-    tally = schemathesis_run(wsgi_app, application, examples(MAX_EXAMPLES))
+    tally = schemathesis_run(wsgi_app, application, examples(MAX_EXAMPLES, API_SCALE_VARIABLE))
     tally.record()
     assert set(tally.subjects) >= {
         "GET /api/v1/content", "POST /api/v1/events", "POST /api/v1/identify", "POST /api/v1/server/events",

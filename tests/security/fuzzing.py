@@ -2,7 +2,8 @@
 
 Each harness counts what it tried and collects every failure instead of stopping at the first,
 so a long run reports "N tried, M failed" with the distinct failures; the tests assert that
-none failed. ``WAYLINE_FUZZ_EXAMPLES`` scales every bounded count (``bench/fuzz.py`` sets it) and
+none failed. ``WAYLINE_FUZZ_EXAMPLES`` (and ``WAYLINE_FUZZ_API_EXAMPLES`` for schemathesis) replace the bounded
+counts (``bench/fuzz.py`` sets them) and
 ``WAYLINE_FUZZ_TALLY`` names a JSON-lines file each run appends its tally to.
 """
 from __future__ import annotations
@@ -15,12 +16,13 @@ from dataclasses import dataclass, field
 import hypothesis
 
 SCALE_VARIABLE = "WAYLINE_FUZZ_EXAMPLES"
+API_SCALE_VARIABLE = "WAYLINE_FUZZ_API_EXAMPLES"  # schemathesis: examples per operation and mode
 TALLY_VARIABLE = "WAYLINE_FUZZ_TALLY"
 
 
-def examples(default: int) -> int:
+def examples(default: int, variable: str = SCALE_VARIABLE) -> int:
     """``default``, or the count ``bench/fuzz.py`` asks for."""
-    return int(os.environ.get(SCALE_VARIABLE) or default)
+    return int(os.environ.get(variable) or default)
 
 
 def fuzz_settings(max_examples: int) -> hypothesis.settings:
@@ -47,6 +49,16 @@ class Tally:
     @property
     def failed(self) -> int:
         return sum(self.failures.values())
+
+    def run(self, test) -> None:
+        """Run a hypothesis test that counts into this tally; a failure is counted, recorded and raised."""
+        try:
+            test()
+        except BaseException as error:
+            self.fail(f"{type(error).__name__}: {str(error).strip()[:300]}")
+            raise
+        finally:
+            self.record()
 
     def record(self) -> None:
         """Append this tally to ``WAYLINE_FUZZ_TALLY`` when set (the bench script's report)."""
