@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 
 from analytics.simulation.generator import SimulationConfig
+from analytics.simulation.loader import sqlite_load_pragmas
 from analytics.simulation.truth import Truth, truth_read, truth_write
 from experiments.models import Experiment
 from onboarding.models import Application, BarButton, ChecklistItem, Guide, GuideUrlRule, Segment, TourStep
@@ -204,9 +205,10 @@ def demo_data_setup(*, users: int = DEMO_USERS, seed: int = DEMO_SEED, truth_pat
         return DemoData(application, experiments, truth, False, present, extra.get("events", 0), {})
     end = end or datetime.combine(date.today(), time.min, tzinfo=timezone.utc)
     config = SimulationConfig(users=users, seed=seed, end=end, id_prefix=prefix, **config)
-    stats, truth, experiments = simulation_run(application=application, config=config, guides=guides, method=method,
-                                               progress=progress)
-    experiments_recompute(experiments)
+    with sqlite_load_pragmas():
+        stats, truth, experiments = simulation_run(application=application, config=config, guides=guides,
+                                                   method=method, progress=progress)
+        experiments_recompute(experiments)
     truth_write(truth, truth_path, events=stats.events, loaded_users=stats.users,
                 load_seconds={step: round(seconds, 2) for step, seconds in stats.seconds.items()})
     return DemoData(application, experiments, truth, True, stats.users, stats.events, stats.seconds)

@@ -12,14 +12,14 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 
 from analytics.models import EndUser
 from analytics.reports.rollups import rollups_refresh
 from analytics.simulation.generator import ExperimentArm, GuideRefs, Population, Simulation, SimulationConfig, Units
 from analytics.simulation.loader import (
-    LoadStats, UserIds, bulk_load, copy_rows, simulation_load_copy, simulation_load_ingest,
+    LoadStats, UserIds, bulk_load, copy_rows, rows_insert, simulation_load_copy, simulation_load_ingest,
 )
 from analytics.simulation.truth import AA, TOUR, PlantedExperiment, Truth
 from experiments.assignment import experiment_plans_clear, unit_id_for
@@ -149,13 +149,16 @@ def _exposure_rows(plans: dict[str, ExperimentPlan], start_ms: int, chunk, ids: 
 
 
 def exposures_write_function(plans: dict[str, ExperimentPlan], start_ms: int):
-    """Record the exposures with the ORM (the ingest path, any database)."""
+    """Record the exposures with plain inserts (the ingest path, any database); a user's existing
+    exposure to an experiment is kept, as ``experiments.assignment`` keeps the first one."""
+    adapt = connection.ops.adapt_datetimefield_value
+
     def on_chunk(chunk, ids: UserIds) -> None:
-        Exposure.objects.bulk_create(
-            [Exposure(experiment_id=experiment, variant_id=variant, user_id=user, unit_id=unit,
-                      exposed_at=datetime.fromisoformat(at).replace(tzinfo=timezone.utc))
+        rows_insert(
+            Exposure._meta.db_table, ("experiment_id", "variant_id", "user_id", "unit_id", "exposed_at"),
+            [(experiment, variant, user, unit, adapt(datetime.fromisoformat(at).replace(tzinfo=timezone.utc)))
              for experiment, variant, user, unit, at in _exposure_rows(plans, start_ms, chunk, ids)],
-            ignore_conflicts=True, batch_size=2000,
+            on_conflict="ON CONFLICT (experiment_id, user_id) DO NOTHING",
         )
     return on_chunk
 

@@ -11,8 +11,11 @@ these callbacks only).
 ``ingest`` path (``simulation_load_ingest``): every event goes through
 ``analytics.ingest.validation.validate_batch`` and ``analytics.ingest.writer.events_write``,
 exactly like events from the API, so derived state (counters, stages, guide state, checklist
-items, survey answers) comes from the product's own code. Each user's events are written in
-time order (batches are time-sorted slices of a chunk; chunks hold disjoint users).
+items, survey answers) comes from the product's own code. A batch holds *all* the events of its
+users, in time order (like a backfill of their history; chunks and batches hold disjoint users):
+the writer's per-batch work for a user — lock, counters, stage evaluation — then happens once per
+user instead of once per batch the user has events in, and the stages it derives are the ones the
+set-wise rebuild of the ``copy`` path derives (that rebuild sees each user's whole history too).
 
 ``copy`` path (``simulation_load_copy``, PostgreSQL): users, accounts and events are streamed with
 ``COPY … FROM STDIN`` and the derived tables are rebuilt afterwards by the set-wise SQL in
@@ -31,7 +34,7 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 from django.db import connection, transaction
 
-from analytics.ingest.validation import MAX_EVENTS, validate_batch
+from analytics.ingest.validation import MAX_EVENTS, dumps, validate_batch
 from analytics.ingest.writer import events_write
 from analytics.models import Account, EndUser
 from analytics.simulation.events import EVENT_NAMES, MS_PER_DAY, PAGES
@@ -41,7 +44,7 @@ logger = logging.getLogger("analytics")
 
 UnitsFn = Callable[[Population, "UserIds"], Units]
 ChunkFn = Callable[[Chunk, "UserIds"], None]
-INGEST_BATCH = 5000
+INGEST_BATCH = 25_000  # events per writer call; whole users each (see user_batches)
 DERIVED_TABLES = ("analytics_usereventdaily", "analytics_stagetransition", "analytics_guidestate",
                   "analytics_checklistitemcompletion", "analytics_surveyresponse", "analytics_enduser")
 RECEIVE_DELAY = timedelta(seconds=2)
@@ -68,23 +71,38 @@ class LoadStats:
 
 
 def users_create(*, application_id: int, population: Population) -> UserIds:
-    """Create the population's accounts and users (existing ones are kept) and return their ids."""
-    Account.objects.bulk_create(
-        [Account(application_id=application_id, external_id=external_id, traits=traits)
+    """Create the population's accounts and users (existing ones are kept) and return their ids.
+
+    Plain ``INSERT … ON CONFLICT DO NOTHING`` rows in one ``executemany`` per table: the ORM's
+    ``bulk_create`` costs more than the insert itself in preparing each field of each instance.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    stamp = adapt(datetime.now(timezone.utc))
+    rows_insert(
+        "analytics_account", ("application_id", "external_id", "traits", "created_at", "updated_at"),
+        [(application_id, external_id, dumps(traits), stamp, stamp)
          for external_id, traits in zip(population.account_ids, population.account_traits)],
-        ignore_conflicts=True, batch_size=2000,
+        on_conflict="ON CONFLICT (application_id, external_id) DO NOTHING",
     )
     accounts = _ids(Account, application_id, population.account_ids)
     account_pks = [accounts[external_id] for external_id in population.account_ids]
-    EndUser.objects.bulk_create(
-        [EndUser(application_id=application_id, external_id=external_id, traits=traits,
-                 account_id=account_pks[account])
+    rows_insert(
+        "analytics_enduser", ("application_id", "external_id", "account_id", "traits", "created_at", "updated_at"),
+        [(application_id, external_id, account_pks[account], dumps(traits), stamp, stamp)
          for external_id, traits, account in zip(population.user_ids, population.user_traits,
                                                   population.user_account.tolist())],
-        ignore_conflicts=True, batch_size=2000,
+        on_conflict="ON CONFLICT (application_id, external_id) WHERE external_id IS NOT NULL DO NOTHING",
     )
     users = _ids(EndUser, application_id, population.user_ids)
     return UserIds(users=[users[external_id] for external_id in population.user_ids], accounts=account_pks)
+
+
+def rows_insert(table: str, columns: tuple[str, ...], rows: list[tuple], *, on_conflict: str) -> None:
+    """``INSERT INTO table (columns) VALUES … on_conflict`` for every row (values as the database stores them)."""
+    if rows:
+        placeholders = ", ".join(["%s"] * len(columns))
+        with connection.cursor() as cursor:
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) {on_conflict}", rows)
 
 
 def _ids(model, application_id: int, external_ids: list[str]) -> dict[str, int]:
@@ -97,24 +115,37 @@ def _ids(model, application_id: int, external_ids: list[str]) -> dict[str, int]:
     return found
 
 
-def event_payloads(sim: Simulation, chunk: Chunk, start: int = 0, stop: int | None = None) -> list[dict]:
-    """Events ``start:stop`` of a chunk as the API receives them (what ``validate_batch`` reads)."""
+def event_payloads(sim: Simulation, chunk: Chunk, rows: slice | np.ndarray = slice(None),
+                   iso_times: np.ndarray | None = None) -> list[dict]:
+    """The chunk's events ``rows`` (a slice or an index array) as the API receives them (what
+    ``validate_batch`` reads); ``iso_times`` is ``chunk.events.iso_times()`` when the caller has it."""
     events = chunk.events
-    part = slice(start, stop)
     user_ids = chunk.population.user_ids
-    names = np.array(EVENT_NAMES, dtype=object)[events.name[part]].tolist()
+    names = np.array(EVENT_NAMES, dtype=object)[events.name[rows]].tolist()
     urls = [f"{sim.config.base_url}/{page}" for page in PAGES]
     properties = sim.properties.objects
-    days = (events.ts_ms[part] // MS_PER_DAY).tolist()
-    ids = [f"{hi:016x}{lo:016x}" for hi, lo in zip(events.id_hi[part].tolist(), events.id_lo[part].tolist())]
+    days = (events.ts_ms[rows] // MS_PER_DAY).tolist()
+    ids = [f"{hi:016x}{lo:016x}" for hi, lo in zip(events.id_hi[rows].tolist(), events.id_lo[rows].tolist())]
+    times = (events.iso_times() if iso_times is None else iso_times)[rows].tolist()
     return [
         {"id": event_id, "name": name, "user_id": user_ids[user], "timestamp": when,
          "properties": properties[code], "url": urls[page], "session_id": f"{user_ids[user]}.{day}"}
         for event_id, name, user, when, code, page, day in zip(
-            ids, names, events.user[part].tolist(), events.iso_times()[part].tolist(), events.props[part].tolist(),
-            events.page[part].tolist(), days,
+            ids, names, events.user[rows].tolist(), times, events.props[rows].tolist(), events.page[rows].tolist(),
+            days,
         )
     ]
+
+
+def user_batches(chunk: Chunk, batch_size: int) -> list[np.ndarray]:
+    """The chunk's event positions in batches of about ``batch_size`` events, each holding every
+    event of its users (consecutive users of the chunk) in time order."""
+    events = chunk.events
+    per_user = np.bincount(events.user, minlength=len(chunk.population))
+    group = np.cumsum(per_user) // max(batch_size, 1)  # users whose events end in the same stretch share a batch
+    order = np.argsort(group[events.user], kind="stable")  # stable: time order is kept inside a batch
+    bounds = np.flatnonzero(np.diff(group[events.user][order])) + 1
+    return [part for part in np.split(order, bounds) if len(part)]
 
 
 def simulation_load_ingest(*, application_id: int, simulation: Simulation, units: UnitsFn | None = None,
@@ -140,9 +171,10 @@ def simulation_load_ingest(*, application_id: int, simulation: Simulation, units
             with transaction.atomic():
                 on_chunk(chunk, ids)
             stats.timed("exposures", started)
-        for start in range(0, len(chunk.events), batch_size):
+        iso_times = chunk.events.iso_times()
+        for rows in user_batches(chunk, batch_size):
             started = time.perf_counter()
-            raw = event_payloads(simulation, chunk, start, start + batch_size)
+            raw = event_payloads(simulation, chunk, rows, iso_times)
             valid: list[dict] = []
             for offset in range(0, len(raw), MAX_EVENTS):
                 result = validate_batch({"events": raw[offset:offset + MAX_EVENTS]}, now=now, max_age=max_age)
@@ -221,6 +253,30 @@ def bulk_load(tables: tuple[str, ...], *, enabled: bool, stats: LoadStats):
             stats.timed("index build", started)
 
 
+@contextmanager
+def sqlite_load_pragmas(*, cache_mib: int = 256):
+    """On SQLite, for a bulk load on this connection: a page cache that holds the database, temporary
+    b-trees in memory, and commits without an fsync each (``synchronous = NORMAL``: in WAL mode a
+    crash loses at most the last commits, never consistency); the previous settings come back after.
+    Inside a transaction (SQLite refuses some of these there) nothing changes."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    pragmas = {"cache_size": -cache_mib * 1024, "temp_store": 2, "synchronous": 1}
+    with connection.cursor() as cursor:
+        previous = {}
+        for name, value in pragmas.items():
+            cursor.execute(f"PRAGMA {name}")
+            previous[name] = cursor.fetchone()[0]
+            cursor.execute(f"PRAGMA {name} = {int(value)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            for name, value in previous.items():
+                cursor.execute(f"PRAGMA {name} = {int(value)}")
+
+
 def orphans_count(*, application_id: int) -> int:
     """Events whose user is missing or of another application (0 after a correct bulk load)."""
     with connection.cursor() as cursor:
@@ -287,8 +343,6 @@ def next_ids(table: str, count: int) -> int:
 
 
 def _users_copy(application_id: int, population: Population, now: datetime) -> UserIds:
-    from analytics.ingest.validation import dumps
-
     stamp = now.isoformat()
     first_account = next_ids("analytics_account", len(population.account_ids))
     account_pks = list(range(first_account, first_account + len(population.account_ids)))
