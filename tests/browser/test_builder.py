@@ -68,34 +68,59 @@ def only_match(page, selector: str, target: str) -> bool:
     )
 
 
-def test_builder_pick__demo_page_element__selector_lands_in_admin_form_and_is_saved(snippet, editor, admin_login,
-                                                                                     console):
-    tour = make_guide(snippet.app, Guide.Kind.TOUR, name="Welcome")
+def pick_on_page(admin, field_id: str, target: str, expected: str, label: str):
+    """Press "Pick on page" next to ``field_id``, click ``target`` in the popup, send it back."""
+    with admin.expect_popup() as popup:
+        admin.locator(f"#{field_id} ~ button.wl-pick").click()
+    host = popup.value
+    expect(host.locator(PANEL)).to_contain_text("Pick an element")
+    host.hover(target)
+    expect(host.locator("#wayline-builder .wl-bx .wl-tag")).to_have_text(f"button{target}")
+    host.click(target)
+    expect(host.locator(SELECTOR_INPUT)).to_have_value(expected)
+    expect(host.locator(STATUS)).to_have_text("Matches exactly this element.")
+    expect(host.locator(f"{PANEL} [data-fragility]")).to_have_text("low fragility")
+    assert only_match(host, expected, target)
+    with host.expect_event("close"):  # the builder closes its window once the admin has the selector
+        host.get_by_role("button", name="Use this selector").click()
+    expect(admin.locator(f"#{field_id}")).to_have_value(expected)
+    expect(admin.locator(f"#{field_id} ~ .wl-picked")).to_contain_text(f"Picked “{label}” (data-tour attribute")
+
+
+def test_builder__three_step_tour_on_demo_page__built_without_typing_a_selector_and_previewed(
+    snippet, editor, admin_login, console
+):
+    # Given a saved tour without steps
+    tour = Guide.objects.create(application=snippet.app, kind=Guide.Kind.TOUR, name="Welcome")
     admin = admin_login("pm", "pw-pm")
     admin.goto(f"{snippet.url}/admin/onboarding/tourguide/{tour.pk}/change/")
     admin.fill("#wl-builder-url", snippet.demo())
 
-    with admin.expect_popup() as popup:
-        admin.locator("#id_steps-0-selector ~ button.wl-pick").click()
-    host = popup.value
-    expect(host.locator(PANEL)).to_contain_text("Pick an element")
-    host.hover("#connect-integration")
-    expect(host.locator("#wayline-builder .wl-bx .wl-tag")).to_have_text("button#connect-integration")
-    host.click("#connect-integration")
-    expect(host.locator(SELECTOR_INPUT)).to_have_value('[data-tour="connect-integration"]')
-    expect(host.locator(STATUS)).to_have_text("Matches exactly this element.")
-    expect(host.locator(f"{PANEL} [data-fragility]")).to_have_text("low fragility")
-    assert only_match(host, '[data-tour="connect-integration"]', "#connect-integration")
-    with host.expect_event("close"):
-        host.get_by_role("button", name="Use this selector").click()
-
-    field = admin.locator("#id_steps-0-selector")
-    expect(field).to_have_value('[data-tour="connect-integration"]')
-    expect(admin.locator("#id_steps-0-selector ~ .wl-picked")).to_contain_text("Picked “Connect integration” (data-tour attribute")
+    # When the PM adds three steps and picks each target on the demo page
+    targets = [("#connect-integration", "Connect integration"), ("#customize-widget", "Customise widget"),
+               ("#chat-widget", "Open chat")]
+    for index, (target, label) in enumerate(targets):
+        admin.get_by_role("button", name="Add another Tour step").click()
+        admin.fill(f"#id_steps-{index}-order", str(index + 1))
+        admin.fill(f"#id_steps-{index}-title", f"Step about {label}")
+        pick_on_page(admin, f"id_steps-{index}-selector", target, f'[data-tour="{target[1:]}"]', label)
     admin.locator("input[name=_continue]").click()
+
+    # Then the steps are saved with the stable selectors
     expect(admin.locator(".messagelist")).to_contain_text("was changed successfully")
-    assert TourStep.objects.get(guide=tour).selector == '[data-tour="connect-integration"]'
-    assert host.is_closed()  # the builder closes its window once the admin has the selector
+    assert list(TourStep.objects.filter(guide=tour).values_list("selector", flat=True)) == [
+        f'[data-tour="{target[1:]}"]' for target, _ in targets]
+
+    # And the preview plays the three of them on the demo page
+    with admin.expect_popup() as popup:
+        admin.get_by_role("link", name="Preview on page").click()
+    host = popup.value
+    for index, (target, label) in enumerate(targets):
+        expect(host.locator(f"{PANEL} .wl-n")).to_have_text(f"Step {index + 1} of 3")
+        expect(host.locator(STATUS)).to_have_text(f"Step {index + 1}: target found.")
+        expect(host.locator("#wayline-builder .wl-card[role=dialog]")).to_have_text(f"Step about {label}")
+        if index < 2:
+            host.get_by_role("button", name="Next").click()
     assert console.errors == []
 
 
@@ -124,6 +149,9 @@ def test_builder_pick__tempting_page__stable_selector_not_hashed_class_or_genera
 
 def test_builder_pick__keyboard_and_live_edit__parent_child_counts_and_escape(snippet, editor, page):
     tempting_page(page, snippet, editor)
+    box = page.locator(PANEL).bounding_box()  # the pointer comes over the panel: it moves aside
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    expect(page.locator(PANEL)).to_have_class(re.compile(r"\bwl-flip\b"))
     page.hover("#plans li:nth-child(2) span")
 
     page.keyboard.press("ArrowUp")  # the span's parent, the second li
@@ -229,9 +257,10 @@ def test_builder__page_without_token__builder_never_requested(snippet, page):
     requested = []
     page.context.on("request", lambda r: requested.append(r.url))
 
-    page.goto(snippet.demo())
-    page.wait_for_function("() => window.wayline && window.wayline.v === 1")  # the end-user bundle runs
+    with page.expect_response(lambda response: "/api/v1/content" in response.url) as content:
+        page.goto(snippet.demo())  # the end-user bundle runs and asks for content
 
+    assert content.value.status == 200
     assert [url for url in requested if "/wayline.js" in url]
     assert not [url for url in requested if "builder" in url]
 

@@ -126,11 +126,16 @@ export function startPicker(ui: BuilderUi, reply: Reply): void {
     ui.panel.replaceChildren(h('p', '', { role: 'status' }, message));
   }
 
-  // Move the panel out of the way when the pointer comes near it.
+  // While picking, the panel moves to the other bottom corner when the pointer comes near it, so
+  // it never hides what the PM wants to pick (once per approach: no flapping on narrow screens).
+  let near = false;
   off.push(
     on<MouseEvent>(document, 'mousemove', (e) => {
+      const r = ui.panel.getBoundingClientRect();
+      const close = e.clientX > r.left - 24 && e.clientX < r.right + 24 && e.clientY > r.top - 24 && e.clientY < r.bottom + 24;
+      if (picking && close && !near) ui.panel.classList.toggle('wl-flip');
+      near = close;
       if (ui.owns(e)) return;
-      ui.panel.classList.toggle('wl-left', e.clientX > window.innerWidth - 460 && e.clientY > window.innerHeight - 260);
       const t = e.target as Element;
       if (picking && pickable(t, ui) && t !== current) hover(t);
     }, true),
