@@ -1,7 +1,7 @@
 """Take the screenshots of docs/getting-started.md: the demo, served by runserver, in headless Chromium.
 
-    .venv/bin/python docs/screenshots.py                 # a fresh demo with 3,000 simulated users
-    .venv/bin/python docs/screenshots.py --users 20000   # the full demo (slower to set up)
+    .venv/bin/python docs/screenshots.py                 # a fresh demo: 20,000 simulated users, as bin/run loads
+    .venv/bin/python docs/screenshots.py --users 3000    # quicker, for trying out changes to this script
 
 Sets up the demo in a temporary data directory (SQLite; ``manage.py migrate`` and
 ``demo_setup``), starts ``manage.py runserver`` on a free port, signs in as the demo editor with
@@ -28,11 +28,12 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 IMAGES = ROOT / "docs" / "img"
 CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1280, "height": 800}
+WIDE = {"width": 1600, "height": 800}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=3000)
+    parser.add_argument("--users", type=int, default=20_000)
     parser.add_argument("--keep", action="store_true", help="keep the temporary data directory")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="wayline-shots-"))
@@ -112,6 +113,12 @@ def shots(base: str, results_url: str | None) -> None:
             take(page, results_url, "07-experiment-results.png", full=True)
         take(page, base + "/demo/?user=demo-user-1&persona=non_technical_manager", "08-demo-host-page.png",
              settle_ms=2500)
+        time_in_stage = base + "/admin/journey-analytics/time-in-stage/"
+        if take(page, time_in_stage, None):  # compare the three personas: the option ids differ per database
+            personas = page.eval_on_selector_all("select[name=compare] option", "options => options.map(o => o.value)")
+            page.set_viewport_size(WIDE)  # the chart and its table side by side, no column cut off
+            take(page, time_in_stage + "?" + "&".join(f"compare={value}" for value in personas),
+                 "09-time-in-stage.png", full=True)
         browser.close()
 
 
