@@ -11,14 +11,17 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 
-from onboarding.builder_tokens import BuilderGrant, builder_token_make, builder_token_read
+from onboarding.builder_tokens import BUILDER_TOKEN_SECONDS, BuilderGrant, builder_token_make, builder_token_read
 from onboarding.models import Application, Guide
 from onboarding.payloads import guide_payload
 
 logger = logging.getLogger("onboarding")
 
 TOKEN_PARAMETER = "wayline_builder"
+FRAGILITIES = ("low", "medium", "high")
+PICK_LIMITS = {"selector": 500, "label": 200, "strategy": 200}
 # Any of these lets a staff user edit guides (the proxies are what the admin checks per kind).
 GUIDE_CHANGE_PERMISSIONS = tuple(
     f"onboarding.change_{model}" for model in ("guide", "tourguide", "checklistguide", "barguide", "surveyguide")
@@ -93,3 +96,40 @@ def builder_link_make(
     query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != TOKEN_PARAMETER]
     query.append((TOKEN_PARAMETER, token))
     return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+# --- picks the admin fetches, for pages that cut the popup off from its opener --------------
+# A page sent with "Cross-Origin-Opener-Policy: same-origin" (Django's default) has no
+# window.opener, so the builder also stores its pick here, under the token's nonce and user, and
+# the admin form polls for it. Kept in the cache (Redis when configured) for the token's lifetime.
+
+
+def _pick_key(*, user_id: int, nonce: str) -> str:
+    return f"wayline:builder-pick:{user_id}:{nonce}"
+
+
+def builder_pick_store(*, session: BuilderSession, pick: dict) -> None:
+    """Keep a pick for the admin; raises ``ValueError`` naming the field that is wrong."""
+    grant = session.grant
+    if grant.mode != "pick" or not grant.nonce:
+        raise ValueError("token: this builder link is not for picking an element.")
+    clean = {}
+    for field, limit in PICK_LIMITS.items():
+        value = pick.get(field)
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise ValueError(f"{field}: must be a non-empty text of at most {limit} characters.")
+        clean[field] = value.strip()
+    fragility = pick.get("fragility")
+    if fragility is not None and fragility not in FRAGILITIES:
+        raise ValueError(f"fragility: must be one of {', '.join(FRAGILITIES)}, or null.")
+    clean["fragility"] = fragility
+    cache.set(_pick_key(user_id=grant.user_id, nonce=grant.nonce), clean, timeout=BUILDER_TOKEN_SECONDS)
+
+
+def builder_pick_take(*, user, nonce: str) -> dict | None:
+    """The pick the builder stored for this user and nonce, once (later calls get None)."""
+    key = _pick_key(user_id=user.pk, nonce=nonce)
+    pick = cache.get(key)
+    if pick is not None:
+        cache.delete(key)
+    return pick

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.urls import reverse
 
-from onboarding.builder import builder_link_make
+from onboarding.builder import builder_link_make, builder_pick_take
 from onboarding.models import Application, Guide
 
 MAX_PAGE_URL = 2000
@@ -50,6 +50,15 @@ def builder_link_view(request, model_admin):
     return JsonResponse({"url": url, "origin": _origin(url)})
 
 
+def builder_pick_view(request, model_admin, nonce: str):
+    """GET → {"pick": {selector, label, strategy, fragility} | null}: what the builder stored for
+    this user's link with ``nonce``, handed out once. Polled while a pick window is open."""
+    if not model_admin.has_change_permission(request) and not model_admin.has_add_permission(request):
+        raise PermissionDenied
+    return JsonResponse({"pick": builder_pick_take(user=request.user, nonce=nonce[:64])},
+                        headers={"Cache-Control": "no-store"})
+
+
 def _by_id(queryset, value):
     return queryset.filter(pk=int(value)).first() if value and str(value).isdigit() else None
 
@@ -60,6 +69,7 @@ def builder_config(*, model_admin, guide: Guide | None) -> dict:
     demo = settings.WAYLINE_PUBLIC_URL + reverse("demo:app")
     return {
         "link_url": reverse("admin:%s_%s_builder_link" % info),
+        "pick_url": reverse("admin:%s_%s_builder_pick" % info, args=["NONCE"]),
         "guide_id": guide.pk if guide is not None and guide.pk else None,
         "preview": guide is not None and guide.pk is not None and guide.kind == Guide.Kind.TOUR,
         "default_pages": {

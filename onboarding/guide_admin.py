@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from onboarding.builder_admin import builder_config, builder_link_view
+from onboarding.builder_admin import builder_config, builder_link_view, builder_pick_view
 from onboarding.forms import GuideForm, GuideUrlRuleForm
 from onboarding.models import (
     BarButton,
@@ -179,6 +179,10 @@ class GuideAdminBase(admin.ModelAdmin):
             path(
                 "builder/link/", wrap(require_POST(partial(builder_link_view, model_admin=self))),
                 name="%s_%s_builder_link" % info,
+            ),
+            path(
+                "builder/picks/<str:nonce>/", wrap(partial(builder_pick_view, model_admin=self)),
+                name="%s_%s_builder_pick" % info,
             ),
             *super().get_urls(),
         ]

@@ -124,6 +124,35 @@ def test_builder__three_step_tour_on_demo_page__built_without_typing_a_selector_
     assert console.errors == []
 
 
+def test_builder_pick__page_cuts_off_its_opener__pick_reaches_admin_by_polling(snippet, editor, admin_login, console):
+    # Given a page sent with COOP same-origin (Django's default): the popup loses window.opener
+    tour = make_guide(snippet.app, Guide.Kind.TOUR, name="Welcome")
+    html = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Strict</title>'
+        f'<link rel="icon" href="data:,"></head><body>{TEMPTING_BODY}'
+        f'{install_tag(application=snippet.app, api_host=snippet.url)}</body></html>'
+    )
+    admin = admin_login("pm", "pw-pm")
+    admin.context.route(re.compile(r".*/fixture/strict\?.*"), lambda route: route.fulfill(
+        status=200, content_type="text/html", body=html, headers={"Cross-Origin-Opener-Policy": "same-origin"}))
+    admin.goto(f"{snippet.url}/admin/onboarding/tourguide/{tour.pk}/change/")
+    admin.fill("#wl-builder-url", f"{snippet.url}/fixture/strict")
+
+    # When the PM picks there
+    with admin.expect_popup() as popup:
+        admin.locator("#id_steps-0-selector ~ button.wl-pick").click()
+    host = popup.value
+    expect(host.locator(PANEL)).to_contain_text("Pick an element")
+    assert host.evaluate("window.opener") is None
+    host.click("#btn-7f3e9a1c")
+    host.get_by_role("button", name="Use this selector").click()
+
+    # Then the selector still lands in the admin form, through the server
+    expect(admin.locator("#id_steps-0-selector")).to_have_value('[data-testid="save-draft"]')
+    expect(admin.locator("#id_steps-0-selector ~ .wl-picked")).to_contain_text("Picked “Save draft”")
+    assert console.errors == []
+
+
 @pytest.mark.parametrize(
     ("target", "expected", "fragility"),
     [

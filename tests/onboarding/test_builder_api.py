@@ -228,3 +228,63 @@ def test_guide_change_page__builder__config_script_and_popup_friendly_opener_pol
     page = response.content.decode()
     assert 'id="wl-builder-config"' in page and "builder_admin.js" in page and 'id="wl-builder-url"' in page
     assert application.publishable_key in page  # the default page to pick on: the demo with this app
+
+
+# --- POST /api/v1/builder/picks, and the admin polling for them ----------------------------------
+
+PICK = {"selector": '[data-tour="connect"]', "label": "Connect", "strategy": "data-tour attribute", "fragility": "low"}
+
+
+def store_pick(client, application, token, **pick):
+    return client.post(reverse("api-builder-picks"), {"token": token, **PICK, **pick}, content_type="application/json",
+                       HTTP_X_WAYLINE_KEY=application.publishable_key)
+
+
+def test_builder_pick__stored_by_builder__handed_once_to_the_same_user_only(client, application, editor):
+    assert store_pick(client, application, token_for(application, editor, nonce="n-7")).status_code == 201
+    poll = reverse("admin:onboarding_tourguide_builder_pick", args=["n-7"])
+
+    client.force_login(make_staff_user("other-pm", group=EDITORS))
+    assert client.get(poll).json() == {"pick": None}
+    client.force_login(editor)
+    assert client.get(poll).json() == {"pick": PICK}
+    assert client.get(poll).json() == {"pick": None}
+
+
+@pytest.mark.parametrize(
+    ("pick", "field"),
+    [({"selector": ""}, "selector"), ({"selector": "x" * 501}, "selector"), ({"label": 5}, "label"),
+     ({"fragility": "none"}, "fragility")],
+    ids=["empty-selector", "selector-too-long", "label-not-text", "unknown-fragility"],
+)
+def test_builder_pick__bad_field__400_naming_it(client, application, editor, pick, field):
+    response = store_pick(client, application, token_for(application, editor), **pick)
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+def test_builder_pick__preview_token__400(client, application, editor):
+    tour = make_guide(application, Guide.Kind.TOUR)
+
+    response = store_pick(client, application, token_for(application, editor, mode="preview", guide_id=tour.pk))
+
+    assert response.status_code == 400
+    assert "not for picking" in response.json()["detail"]
+
+
+def test_builder_pick__expired_or_foreign_token__403_and_nothing_stored(client, application, editor):
+    expired = builder_token_make(application_id=application.id, user_id=editor.pk, mode="pick",
+                                 admin_origin="http://testserver", nonce="n-8", now=0)
+    foreign = token_for(make_application("Other"), editor, nonce="n-8")
+
+    assert store_pick(client, application, expired).status_code == 403
+    assert store_pick(client, application, foreign).status_code == 403
+    client.force_login(editor)
+    assert client.get(reverse("admin:onboarding_tourguide_builder_pick", args=["n-8"])).json() == {"pick": None}
+
+
+def test_builder_pick_poll__viewer__403(client):
+    client.force_login(make_staff_user("reader", group=VIEWERS))
+
+    assert client.get(reverse("admin:onboarding_tourguide_builder_pick", args=["n-1"])).status_code == 403

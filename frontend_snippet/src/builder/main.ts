@@ -3,7 +3,7 @@
 import { debug } from '../util';
 import { startPicker } from './picker';
 import { startPreview } from './preview';
-import { replyTo } from './session';
+import { pickSaver, replyTo } from './session';
 import type { Handoff } from './session';
 import { createUi } from './ui';
 
@@ -17,7 +17,7 @@ import { createUi } from './ui';
       const ui = createUi(s.theme);
       const reply = replyTo(w, s);
       if (s.mode === 'preview') startPreview(ui, s, reply);
-      else startPicker(ui, reply);
+      else startPicker(ui, reply, pickSaver(w, handoff));
       reply({ wayline: 'ready', mode: s.mode });
     } catch (e) {
       debug(e);

@@ -5,7 +5,7 @@
 import { button, h, on } from '../render/dom';
 import { describe, matchCount, propose } from './selector';
 import type { Proposal } from './selector';
-import type { Reply } from './session';
+import type { PickedTarget, Reply } from './session';
 import type { BuilderUi } from './ui';
 
 const SWALLOWED = ['pointerdown', 'pointerup', 'mousedown', 'mouseup', 'click', 'dblclick', 'contextmenu', 'auxclick'];
@@ -16,7 +16,7 @@ const tagOf = (el: Element) => el.tagName.toLowerCase() + (el.id ? '#' + el.id :
 const pickable = (el: Element | null, ui: BuilderUi): el is Element =>
   !!el && el !== document.documentElement && el !== document.body && el !== ui.host;
 
-export function startPicker(ui: BuilderUi, reply: Reply): void {
+export function startPicker(ui: BuilderUi, reply: Reply, save: (pick: PickedTarget) => Promise<boolean>): void {
   let picking = true;
   let current: Element | null = null; // hovered or reached by keyboard
   let selected: Element | null = null;
@@ -100,19 +100,20 @@ export function startPicker(ui: BuilderUi, reply: Reply): void {
   function send(selector: string) {
     if (!selected || matchCount(document, selector) !== 1) return;
     const edited = !proposal || selector !== proposal.selector;
-    const sent = reply({
-      wayline: 'selector',
+    const pick: PickedTarget = {
       selector,
       label: describe(selected),
       strategy: edited ? 'edited by hand' : proposal!.strategy,
       fragility: edited ? null : proposal!.fragility,
+    };
+    // Both ways back: a message to the opener (instant), and the server, which the admin polls.
+    const told = reply({ wayline: 'selector', ...pick });
+    finish('Sending the selector to the admin…');
+    save(pick).then((saved) => {
+      if (!told && !saved) return finish('The admin could not be reached, so copy the selector instead: ' + selector);
+      finish('The selector is in the admin form: save the guide there. You can close this tab.');
+      window.close();
     });
-    finish(
-      sent
-        ? 'The selector is in the admin form: save the guide there. You can close this tab.'
-        : 'This page was not opened from the admin, so copy the selector instead: ' + selector,
-    );
-    if (sent) window.close();
   }
 
   function cancel() {

@@ -29,3 +29,30 @@ export function replyTo(w: Window, s: Session): Reply {
     return true;
   };
 }
+
+export interface PickedTarget {
+  selector: string;
+  label: string;
+  strategy: string;
+  fragility: string | null;
+}
+
+/**
+ * Stores the pick on the server for the admin form, which polls for it: the way back when this
+ * page has no opener (sent with "Cross-Origin-Opener-Policy: same-origin"). Resolves to whether
+ * the server kept it.
+ */
+export function pickSaver(w: Window, h: Handoff): (pick: PickedTarget) => Promise<boolean> {
+  const token = /[?&]wayline_builder=([^&#]+)/.exec(w.location.search);
+  return (pick) =>
+    token
+      ? fetch(h.apiHost + '/api/v1/builder/picks', {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-Wayline-Key': h.key },
+          body: JSON.stringify({ token: decodeURIComponent(token[1]), ...pick }),
+        }).then(
+          (r) => r.ok,
+          () => false,
+        )
+      : Promise.resolve(false);
+}

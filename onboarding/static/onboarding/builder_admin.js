@@ -2,14 +2,17 @@
 // The guide change form's half of the visual builder: "Pick on page" next to every selector field
 // and "Preview on page" for tours. Each opens the PM's page in a popup with a fresh builder token;
 // the builder answers with postMessage, accepted only from that popup, from the page's origin,
-// carrying the nonce this form sent.
+// carrying the nonce this form sent. Pages that cut the popup off from this window (COOP
+// same-origin) cannot post: the builder then stores the pick on the server, which this form polls.
 (function () {
   const config = JSON.parse(document.getElementById("wl-builder-config").textContent);
   const pageInput = document.getElementById("wl-builder-url");
   const status = document.querySelector(".wl-builder-status");
   const appSelect = document.getElementById("id_application");
   const SELECTOR_FIELDS = "input[name$='-selector'], input[name='trigger_selector']";
-  let pending = null; // {popup, origin, nonce, input, note}
+  const POLL_MS = 1000;
+  const POLL_FOR_MS = 10 * 60 * 1000; // a builder link's lifetime
+  let pending = null; // {popup, origin, nonce, input, note, until}
 
   function csrfToken() {
     const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
@@ -55,8 +58,35 @@
     localStorage.setItem(rememberKey(), pageInput.value.trim());
     const popup = window.open(answer.url, "wayline-builder");
     if (!popup) return say("The browser blocked the window: allow pop-ups for this site.", "error");
-    pending = {popup, origin: answer.origin, nonce: body.get("nonce"), input, note};
+    pending = {popup, origin: answer.origin, nonce: body.get("nonce"), input, note, until: Date.now() + POLL_FOR_MS};
     say(mode === "pick" ? "Pick the element in the other window." : "The preview plays in the other window.");
+    if (mode === "pick") poll(pending);
+  }
+
+  /** Asks the server for the pick of this window's link, until it comes, another starts, or time is up. */
+  async function poll(which) {
+    while (pending === which && Date.now() < which.until) {
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      if (pending !== which) return;
+      try {
+        const response = await fetch(config.pick_url.replace("NONCE", which.nonce), {credentials: "same-origin"});
+        const answer = await response.json();
+        if (answer.pick && pending === which) return applyPick(answer.pick);
+      } catch (error) {
+        // Offline for a moment: try again at the next tick.
+      }
+    }
+  }
+
+  function applyPick(data) {
+    if (!pending || !pending.input || typeof data.selector !== "string") return;
+    pending.input.value = data.selector;
+    pending.input.dispatchEvent(new Event("change", {bubbles: true}));
+    const how = data.fragility ? data.strategy + ", " + data.fragility + " fragility" : data.strategy;
+    pending.note.textContent = "Picked “" + String(data.label || "") + "” (" + how + "). Save to keep it.";
+    say("Selector received: save the guide to keep it.", "ok");
+    pending.input.focus();
+    pending = null;
   }
 
   function pickButton(input) {
@@ -80,17 +110,14 @@
     if (!pending || event.source !== pending.popup || !data || typeof data.wayline !== "string") return;
     if (data.wayline === "refused") {
       // The loader answers before it knows the admin's origin: trust only that it came from our popup.
+      pending = null;
       return say("The page refused the builder link: " + (data.detail || "it is not valid there."), "error");
     }
     if (event.origin !== pending.origin || data.nonce !== pending.nonce) return;
-    if (data.wayline === "selector" && pending.input && typeof data.selector === "string") {
-      pending.input.value = data.selector;
-      pending.input.dispatchEvent(new Event("change", {bubbles: true}));
-      const how = data.fragility ? data.strategy + ", " + data.fragility + " fragility" : data.strategy;
-      pending.note.textContent = "Picked “" + String(data.label || "") + "” (" + how + "). Save to keep it.";
-      say("Selector received: save the guide to keep it.", "ok");
-      pending.input.focus();
+    if (data.wayline === "selector") {
+      applyPick(data);
     } else if (data.wayline === "cancel") {
+      pending = null;
       say("Picking cancelled.");
     } else if (data.wayline === "ready") {
       say(data.mode === "pick" ? "Pick the element in the other window." : "The preview is playing in the other window.");
