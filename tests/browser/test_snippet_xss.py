@@ -110,9 +110,11 @@ def detector(page):
 
 
 def assert_links_safe(locator) -> None:
-    """Every link drawn goes to an http(s) or mailto address, whatever the payload's href was."""
+    """Every link drawn goes to an http(s) or mailto address, whatever the payload's href was, and a
+    link whose unsafe href the sanitiser removed has none (not the page's own address)."""
     hrefs = locator.locator("a[href]").evaluate_all("links => links.map((a) => a.href)")
     assert all(href.startswith(("http://", "https://", "mailto:")) for href in hrefs), hrefs
+    assert locator.page.url not in hrefs
 
 
 def test_xss__positive_control__detector_sees_call_dialog_and_request(page, snippet, detector):

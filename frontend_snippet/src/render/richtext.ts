@@ -23,7 +23,9 @@ function copy(from: Node, to: Node): void {
       if (!ALLOWED.test(tag)) return copy(n, to);
       const el = document.createElement(tag.toLowerCase());
       if (tag === 'A') {
-        const href = safeHref((n as Element).getAttribute('href') || '');
+        // No href (the server removed an unsafe one) stays none, not the page's own URL.
+        const raw = (n as Element).getAttribute('href');
+        const href = raw && safeHref(raw);
         if (href) el.setAttribute('href', href);
       }
       copy(n, el);
