@@ -42,6 +42,8 @@ logger = logging.getLogger("analytics")
 
 LATE_EVENTS = timedelta(days=2)  # how far back an incremental refresh looks, for late events
 STALE_AFTER = timedelta(minutes=5)
+ROLLUP_MODELS = (UserDayActivity, EventNameDaily, StageEntryDaily, UserGuideEvent, UserFeatureWeek, UserMonthRevenue,
+                 CohortDayStage, CohortDayActivity)
 
 
 @dataclass(frozen=True)
@@ -63,8 +65,7 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
     day = sql.day_of("timestamp")
     with transaction.atomic():
         if start is None:
-            for model in (UserDayActivity, EventNameDaily, StageEntryDaily, UserGuideEvent, UserFeatureWeek,
-                          UserMonthRevenue, CohortDayStage, CohortDayActivity):
+            for model in ROLLUP_MODELS:
                 model.objects.filter(application_id=application_id).delete()
         user_days = sql.execute(
             f"""
@@ -110,6 +111,10 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
         ReportRollupState.objects.update_or_create(
             application_id=application_id, defaults={"refreshed_at": now, "refreshed_since": start}
         )
+    if start is None and sql.postgres():
+        # A rebuilt table has no statistics until autovacuum gets to it; until then PostgreSQL plans
+        # report queries as if it were empty (nested loops over hundreds of thousands of rows).
+        sql.execute("ANALYZE " + ", ".join(model._meta.db_table for model in ROLLUP_MODELS))
     result = RollupRefresh(application_id, start, user_days, event_days, stage_days, per_user_rows, cohort_rows)
     logger.info("reports.rollups_refreshed", extra={"application_id": application_id, "user_days": user_days,
                                                     "event_days": event_days, "stage_days": stage_days,
