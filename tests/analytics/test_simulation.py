@@ -12,7 +12,7 @@ from analytics.ingest.validation import validate_batch
 from analytics.models import ChecklistItemCompletion, EndUser, Event, GuideState, StageTransition, SurveyResponse
 from analytics.simulation.events import EVENT_NAMES
 from analytics.simulation.generator import ExperimentArm, Simulation, SimulationConfig
-from analytics.simulation.loader import event_payloads, simulation_load_ingest
+from analytics.simulation.loader import event_payloads, simulation_load_ingest, sqlite_load_pragmas, user_batches
 from analytics.simulation.personas import population_rate
 from analytics.simulation.truth import (
     AA, BAR, CHECKLIST, TOUR, planted_experiments, truth_build, truth_read, truth_write,
@@ -155,6 +155,45 @@ def test_generator__events__all_accepted_by_the_ingest_validation():
         rejected += validate_batch({"events": raw[start:start + 100]}, now=now, max_age=timedelta(days=120)).rejected
     assert rejected == []
     assert max(event["timestamp"] for event in raw) < END.isoformat()
+
+
+def test_user_batches__chunk__every_event_once_whole_users_in_time_order():
+    # Given a chunk of a few hundred users' events
+    chunk = _all(_simulation(400))[0]
+
+    # When it is cut into writer batches of about 1,000 events
+    batches = user_batches(chunk, 1000)
+
+    # Then every event is in exactly one batch, no user is split, and each batch keeps time order
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(chunk.events)))
+    owners = [set(chunk.events.user[rows].tolist()) for rows in batches]
+    assert len(batches) >= len(chunk.events) // 1000 - 1
+    assert sum(len(users) for users in owners) == len(set().union(*owners))
+    assert all((np.diff(chunk.events.ts_ms[rows]) >= 0).all() for rows in batches)
+    assert max(len(rows) for rows in batches) < 1000 + 200  # at most one user's events over the size
+
+
+def _pragmas() -> dict:
+    with connection.cursor() as cursor:
+        values = {}
+        for name in ("cache_size", "synchronous", "temp_store"):
+            cursor.execute(f"PRAGMA {name}")
+            values[name] = cursor.fetchone()[0]
+        return values
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sqlite_load_pragmas__around_a_load__bulk_settings_inside_previous_ones_after():
+    if connection.vendor != "sqlite":  # PostgreSQL: a no-op that must not send SQLite's PRAGMAs
+        with connection.cursor() as cursor, sqlite_load_pragmas():
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+        return
+    before = _pragmas()
+    with sqlite_load_pragmas(cache_mib=64):
+        inside = _pragmas()
+    assert inside == {"cache_size": -64 * 1024, "synchronous": 1, "temp_store": 2} != before
+    assert _pragmas() == before
 
 
 def test_truth__json__round_trips(tmp_path):
