@@ -118,7 +118,9 @@ def assert_links_safe(locator) -> None:
 
 
 def test_xss__positive_control__detector_sees_call_dialog_and_request(page, snippet, detector):
-    page.goto(snippet.host_page(page, HOST_BODY))
+    with page.expect_response(lambda r: "/api/v1/content" in r.url):
+        page.goto(snippet.host_page(page, HOST_BODY))
+    queue_empty(page, snippet.app)  # nothing of the snippet's still being served when the test ends
     page.evaluate("xss('direct')")
     assert detector.hits() == ["direct"]
     detector.barrier()  # its own assertions: the injected img, request and alert were all seen
