@@ -1,4 +1,4 @@
-"""Simulated snippet clients for ``bench/load.py`` and ``bench/faults.py``: asyncio + httpx on loopback.
+"""Simulated snippet clients for ``bench/load.py`` and ``bench/faults.py``: asyncio on loopback.
 
 Each client behaves like the snippet in one browser tab: content for the anonymous visitor,
 identify, then rounds of content → a batch of events, with a think time between requests. Like
@@ -9,24 +9,62 @@ an event that was never stored although its client got a 202, or kept retrying i
 missing) and sometimes repeats an event inside one batch: those must never be stored twice.
 
 The ledger counts per endpoint: latencies (every answered request), statuses, network errors.
+
+HTTP is spoken by ``Http``, a few lines over asyncio streams, not httpx: against gunicorn's sync
+workers (a new connection per request) httpx's ``AsyncClient`` with 8 concurrent clients managed
+about a fifth of the requests/s plain asyncio streams did on this machine — the driver, not
+Wayline, would have been measured.
 """
 from __future__ import annotations
 
 import asyncio
+import json
+import multiprocessing
 import random
 import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import urlencode, urlsplit
 
-import httpx
 
 PAGES = [f"https://app.load.test/{path}" for path in ("", "inbox", "reports", "settings", "settings/team", "help")]
 PRODUCT_EVENTS = ["message_sent", "report_viewed", "conversation_assigned", "widget_customized"]
 RETRYABLE = {0, 408, 429} | set(range(500, 600))
 BACKOFF_BASE = 0.1  # seconds; the snippet starts at 1 s — compressed so a short run sees the retries through
 BACKOFF_MAX = 2.0
+
+
+class Http:
+    """HTTP/1.1 over asyncio streams, one connection per request (gunicorn's sync workers close each anyway)."""
+
+    def __init__(self, base_url: str, *, headers: dict[str, str] | None = None, timeout: float = 10.0):
+        parts = urlsplit(base_url)
+        self.host, self.port, self.timeout = parts.hostname, parts.port or 80, timeout
+        self.headers = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+
+    async def request(self, method: str, path: str, *, params: dict | None = None, json_body=None) -> int:
+        """The response's status; 0 when the connection failed, was reset or timed out."""
+        target = path + ("?" + urlencode(params) if params else "")
+        body = b"" if json_body is None else json.dumps(json_body).encode()
+        typed = f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n" if json_body is not None else ""
+        head = (f"{method} {target} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nConnection: close\r\n"
+                f"{self.headers}{typed}\r\n").encode()
+        writer = None
+        try:
+            async with asyncio.timeout(self.timeout):
+                reader, writer = await asyncio.open_connection(self.host, self.port)
+                writer.write(head + body)
+                await writer.drain()
+                status_line = await reader.readline()
+                await reader.read()  # the rest, until the server closes the connection
+            return int(status_line.split()[1])
+        except (OSError, TimeoutError, ValueError, IndexError):
+            return 0
+        finally:
+            if writer is not None:
+                writer.close()
 
 
 @dataclass
@@ -59,6 +97,29 @@ class Ledger:
         """Ids still waiting in a client's queue (generated, neither accepted nor refused)."""
         return self.generated - self.acked - self.refused
 
+    def take(self) -> Ledger:
+        """What was recorded since the last ``take`` (for the parent process); runs of failures carry on."""
+        taken = Ledger(generated=self.generated, acked=self.acked, refused=self.refused, resent=self.resent,
+                       latencies=self.latencies, statuses=self.statuses, answered_at=dict(self.answered_at),
+                       outages=self.outages)
+        self.generated, self.acked, self.refused, self.resent = set(), set(), set(), 0
+        self.latencies, self.statuses, self.outages = defaultdict(list), defaultdict(Counter), defaultdict(float)
+        return taken
+
+    def merge(self, other: Ledger) -> None:
+        self.generated |= other.generated
+        self.acked |= other.acked
+        self.refused |= other.refused
+        self.resent += other.resent
+        for endpoint, latencies in other.latencies.items():
+            self.latencies[endpoint].extend(latencies)
+        for endpoint, statuses in other.statuses.items():
+            self.statuses[endpoint].update(statuses)
+        for endpoint, at in other.answered_at.items():
+            self.answered_at[endpoint] = max(self.answered_at.get(endpoint, 0.0), at)
+        for endpoint, outage in other.outages.items():
+            self.outages[endpoint] = max(self.outages[endpoint], outage)
+
 
 @dataclass
 class ClientPlan:
@@ -76,20 +137,103 @@ class ClientPlan:
     seed: int = 1
 
 
-async def clients_run(plan: ClientPlan, ledger: Ledger) -> None:
-    """Run ``plan.clients`` snippet clients: new events for ``plan.duration`` s, then retries until all are answered."""
-    limits = httpx.Limits(max_connections=plan.clients, max_keepalive_connections=plan.clients)
-    async with httpx.AsyncClient(base_url=plan.base_url, headers={"X-Wayline-Key": plan.key}, limits=limits,
-                                 timeout=httpx.Timeout(10.0)) as http:
-        started = time.monotonic()
-        stop_at, drain_until = started + plan.duration, started + plan.duration + plan.drain
-        await asyncio.gather(*(
-            SnippetClient(plan, ledger, http, number, stop_at, drain_until).run() for number in range(plan.clients)
-        ))
+async def clients_run(plan: ClientPlan, ledger: Ledger, *, numbers: range | None = None,
+                      start_at: float | None = None) -> None:
+    """Run snippet clients ``numbers`` (all of the plan's by default) from ``start_at`` (monotonic, default now):
+    new events for ``plan.duration`` s, then retries until every event is answered or ``plan.drain`` runs out."""
+    numbers = range(plan.clients) if numbers is None else numbers
+    http = Http(plan.base_url, headers={"X-Wayline-Key": plan.key})
+    await _start(start_at)
+    started = time.monotonic()
+    stop_at, drain_until = started + plan.duration, started + plan.duration + plan.drain
+    await asyncio.gather(*(SnippetClient(plan, ledger, http, number, stop_at, drain_until).run() for number in numbers))
+
+
+async def bare_run(plan: ClientPlan, ledger: Ledger, *, numbers: range | None = None,
+                   start_at: float | None = None) -> None:
+    """The reference: the same clients asking a bare DRF endpoint (``/api/v1/bench/bare``) as fast as answers
+    come for ``plan.duration`` s, recorded in ``ledger`` under the endpoint ``bare``."""
+    numbers = range(plan.clients) if numbers is None else numbers
+    http = Http(plan.base_url)
+    await _start(start_at)
+    stop_at = time.monotonic() + plan.duration
+
+    async def one():
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            status = await http.request("GET", "/api/v1/bench/bare")
+            ledger.record("bare", status, started, time.monotonic())
+
+    await asyncio.gather(*(one() for _ in numbers))
+
+
+async def _start(start_at: float | None) -> None:
+    if start_at is not None and start_at > time.monotonic():
+        await asyncio.sleep(start_at - time.monotonic())  # line up with the other client processes
+
+
+class ClientProcesses:
+    """The clients split over ``processes`` forked processes, each with its own event loop.
+
+    One Python process cannot drive many clients on a busy machine: the scheduler gives it one
+    share of the CPUs among all runnable processes, and each request costs it CPU.
+    Fork them before any event loop runs in this process; ``collect`` then merges what each reports
+    (every 0.2 s) into a ledger, so code in the parent sees the load as it happens.
+    """
+
+    def __init__(self, run, plan: ClientPlan, processes: int):
+        context = multiprocessing.get_context("fork")
+        start_at = time.monotonic() + 0.5  # every process starts its clients at the same moment
+        self.readers, self.processes = [], []
+        for index in range(processes):
+            reader, writer = context.Pipe(duplex=False)
+            process = context.Process(target=_client_process, daemon=True,
+                                      args=(run, plan, range(index, plan.clients, processes), start_at, writer))
+            process.start()
+            writer.close()
+            self.readers.append(reader)
+            self.processes.append(process)
+
+    async def collect(self, ledger: Ledger) -> None:
+        running = list(self.readers)
+        while running:
+            for reader in list(running):
+                while reader.poll():
+                    try:
+                        report = reader.recv()
+                    except EOFError:
+                        report = None
+                    if report is None:
+                        running.remove(reader)
+                        break
+                    ledger.merge(report)
+            await asyncio.sleep(0.05)  # the cadence of collecting reports
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.exitcode:
+                raise RuntimeError(f"a client process failed (exit code {process.exitcode})")
+
+
+def _client_process(run, plan: ClientPlan, numbers: range, start_at: float, writer) -> None:
+    ledger = Ledger()
+
+    async def main():
+        task = asyncio.create_task(run(plan, ledger, numbers=numbers, start_at=start_at))
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.2)
+            writer.send(ledger.take())
+        task.result()
+
+    try:
+        asyncio.run(main())
+    finally:
+        writer.send(ledger.take())
+        writer.send(None)
+        writer.close()
 
 
 class SnippetClient:
-    def __init__(self, plan: ClientPlan, ledger: Ledger, http: httpx.AsyncClient, number: int, stop_at: float,
+    def __init__(self, plan: ClientPlan, ledger: Ledger, http: Http, number: int, stop_at: float,
                  drain_until: float):
         self.plan, self.ledger, self.http = plan, ledger, http
         self.rng = random.Random(plan.seed * 100_003 + number)
@@ -152,7 +296,7 @@ class SnippetClient:
     async def send(self, batch: list[dict], *, resend: bool = False) -> int:
         if resend:
             self.ledger.resent += len(batch)
-        return await self.call("events", "POST", "/api/v1/events", json={"events": batch})
+        return await self.call("events", "POST", "/api/v1/events", json_body={"events": batch})
 
     async def content(self, *, anonymous: bool = False) -> int:
         who = {"anonymous_id": self.anonymous_id} if anonymous else {"user_id": self.user_id}
@@ -165,7 +309,7 @@ class SnippetClient:
                 "traits": {"plan": self.rng.choice(["free", "pro"]), "role": "admin"}}
         attempt = 0
         while time.monotonic() < self.stop_at:
-            status = await self.call("identify", "POST", "/api/v1/identify", json=body)
+            status = await self.call("identify", "POST", "/api/v1/identify", json_body=body)
             if status not in RETRYABLE:
                 return
             attempt += 1
@@ -173,31 +317,7 @@ class SnippetClient:
 
     async def call(self, endpoint: str, method: str, path: str, **kwargs) -> int:
         started = time.monotonic()
-        try:
-            response = await self.http.request(method, path, **kwargs)
-            status = response.status_code
-        except httpx.HTTPError:
-            status = 0  # refused, reset or timed out: the snippet treats all of them as "try again"
+        status = await self.http.request(method, path, **kwargs)  # 0: refused, reset or timed out — "try again"
         self.ledger.record(endpoint, status, started, time.monotonic())
         return status
 
-
-async def reference_run(base_url: str, *, clients: int, duration: float) -> float:
-    """The reference beside the load: the same clients asking a bare DRF endpoint (``/api/v1/bench/bare``) as fast as
-    answers come, for ``duration`` s; returns its 2xx requests/s, measured on the same machine at the same time."""
-    ok = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=httpx.Timeout(10.0)) as http:
-        started = time.monotonic()
-
-        async def one():
-            nonlocal ok
-            while time.monotonic() < started + duration:
-                try:
-                    status = (await http.get("/api/v1/bench/bare")).status_code
-                except httpx.HTTPError:
-                    continue
-                ok += status == 200  # after the await: ``ok += await …`` would add to a stale value
-
-        await asyncio.gather(*(one() for _ in range(clients)))
-        return ok / (time.monotonic() - started)

@@ -35,13 +35,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._clients import reference_run  # noqa: E402
+from bench._clients import Http  # noqa: E402
 from bench._services import STREAM, ServiceError, Stack, stack_directory, wait_for  # noqa: E402
-from bench.load import LoadResult, load_run, wait_until_stored  # noqa: E402
+from bench.load import LoadResult, load_run, reference_run, wait_until_stored  # noqa: E402
 
 GROUP = "wayline-ingest"
 
@@ -118,7 +116,7 @@ SCENARIOS = {
 
 
 def fault_run(stack: Stack, application: dict, scenario: str, *, clients: int, duration: float,
-              inject_at: float, recover_timeout: float = 180.0) -> tuple[LoadResult, FaultReport]:
+              inject_at: float, recover_timeout: float = 180.0, processes: int = 1) -> tuple[LoadResult, FaultReport]:
     """Load ``application`` for ``duration`` s and inject ``scenario`` ``inject_at`` s in; reconcile."""
     _, inject = SCENARIOS[scenario]
     restarts_before, workers_before = _restarts(stack), set(stack.gunicorn_workers())
@@ -144,7 +142,7 @@ def fault_run(stack: Stack, application: dict, scenario: str, *, clients: int, d
         )
 
     result, report = load_run(stack, application, clients=clients, duration=duration, during=during,
-                              settle_timeout=recover_timeout)
+                              settle_timeout=recover_timeout, processes=processes)
     new_workers = set(stack.gunicorn_workers()) - workers_before
     report.restarts = _restarts(stack) - restarts_before + len(new_workers)
     return result, report
@@ -163,29 +161,23 @@ async def probe_until_answering(stack: Stack, application: dict, ledger, *, time
     user = f"probe-{uuid.uuid4().hex[:8]}"
     event = None
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(base_url=stack.base_url, headers={"X-Wayline-Key": application["key"]},
-                                 timeout=httpx.Timeout(5.0)) as http:
-        while time.monotonic() < deadline:
-            if event is None:
-                event = {"id": str(uuid.uuid4()), "name": "$pageview", "user_id": user,
-                         "timestamp": datetime.now(timezone.utc).isoformat(), "url": "https://app.load.test/"}
-                ledger.generated.add(event["id"])
-            statuses = []
-            for method, path, kwargs in (
-                ("POST", "/api/v1/identify", {"json": {"user_id": user}}),
-                ("GET", "/api/v1/content", {"params": {"user_id": user, "url": "https://app.load.test/"}}),
-                ("POST", "/api/v1/events", {"json": {"events": [event]}}),
-            ):
-                try:
-                    statuses.append((await http.request(method, path, **kwargs)).status_code)
-                except httpx.HTTPError:
-                    statuses.append(0)
-            if 200 <= statuses[2] < 300:
-                ledger.acked.add(event["id"])
-                event = None
-            if all(200 <= status < 300 for status in statuses):
-                return time.monotonic()
-            await asyncio.sleep(0.1)  # the probe's cadence
+    http = Http(stack.base_url, headers={"X-Wayline-Key": application["key"]}, timeout=5.0)
+    while time.monotonic() < deadline:
+        if event is None:
+            event = {"id": str(uuid.uuid4()), "name": "$pageview", "user_id": user,
+                     "timestamp": datetime.now(timezone.utc).isoformat(), "url": "https://app.load.test/"}
+            ledger.generated.add(event["id"])
+        statuses = [
+            await http.request("POST", "/api/v1/identify", json_body={"user_id": user}),
+            await http.request("GET", "/api/v1/content", params={"user_id": user, "url": "https://app.load.test/"}),
+            await http.request("POST", "/api/v1/events", json_body={"events": [event]}),
+        ]
+        if 200 <= statuses[2] < 300:
+            ledger.acked.add(event["id"])
+            event = None
+        if all(200 <= status < 300 for status in statuses):
+            return time.monotonic()
+        await asyncio.sleep(0.1)  # the probe's cadence
     return None
 
 
@@ -197,6 +189,7 @@ def main() -> None:
     parser.add_argument("--inject-at", type=float, default=None, help="seconds into the load (default a third)")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--consumers", type=int, default=2)
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the clients are spread over")
     parser.add_argument("--claim-idle-ms", type=int, default=60_000, help="the consumers' --claim-idle-ms")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the stack's directory (data, logs) and print it")
@@ -210,15 +203,19 @@ def main() -> None:
                application_names=args.scenarios, keep=args.keep) as stack:
         if args.keep:
             print(f"stack directory: {stack.directory}", file=sys.stderr)
-        reference = asyncio.run(reference_run(stack.base_url, clients=args.clients, duration=min(10.0, args.duration)))
+        # Each worker's first requests import the views: a few seconds of traffic before anything is measured.
+        reference_run(stack, clients=args.clients, duration=5.0, processes=args.client_processes)
+        reference = reference_run(stack, clients=args.clients, duration=min(10.0, args.duration),
+                                  processes=args.client_processes)
         print(f"reference: {reference:.1f} req/s from /api/v1/bench/bare", file=sys.stderr, flush=True)
         for scenario in args.scenarios:
             application = stack.applications[scenario]
             if scenario == "load":
-                result, fault = load_run(stack, application, clients=args.clients, duration=args.duration)[0], None
+                result, fault = load_run(stack, application, clients=args.clients, duration=args.duration,
+                                         processes=args.client_processes)[0], None
             else:
-                result, fault = fault_run(stack, application, scenario, clients=args.clients,
-                                          duration=args.duration, inject_at=inject_at)
+                result, fault = fault_run(stack, application, scenario, clients=args.clients, duration=args.duration,
+                                          inject_at=inject_at, processes=args.client_processes)
             rows.append((scenario, result, fault))
             print(f"{scenario}: {json.dumps({'load': asdict(result), 'fault': fault and asdict(fault)})}",
                   file=sys.stderr, flush=True)
@@ -233,7 +230,7 @@ def main() -> None:
 def table(rows, args, load_before, load_after, reference: float) -> str:
     lines = [
         f"`.venv/bin/python bench/faults.py {' '.join(sys.argv[1:])}`".replace(" `", "`")
-        + f" — {args.clients} clients × {args.duration:.0f} s per scenario, gunicorn {args.workers} sync workers, "
+        + f" — {args.clients} clients ({args.client_processes} processes) × {args.duration:.0f} s per scenario, gunicorn {args.workers} sync workers, "
         f"{args.consumers} consumers (claim idle {args.claim_idle_ms / 1000:.0f} s), 1 Celery worker with beat; "
         f"{os.cpu_count()} CPUs, load average {load_before[0]:.1f} before / {load_after[0]:.1f} after. Reference in "
         f"the same run: the same clients asking a bare DRF endpoint as fast as it answers held {reference:,.0f} "

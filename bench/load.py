@@ -3,7 +3,7 @@
 Starts a private PostgreSQL cluster and Redis (``bench/_services.py``), migrates, creates one
 application with a published tour, and serves it with gunicorn (sync workers), ``--consumers``
 ``manage.py consume_events`` processes and a Celery worker with beat. Then ``--clients`` simulated
-snippet clients (``bench/_clients.py``: asyncio + httpx on loopback) each do content → identify →
+snippet clients (``bench/_clients.py``: asyncio on loopback) each do content → identify →
 rounds of content + a batch of events for ``--duration`` seconds, resending some accepted batches
 and repeating some events inside a batch, and retry whatever failed until it is answered.
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._clients import ClientPlan, Ledger, clients_run, reference_run  # noqa: E402
+from bench._clients import ClientPlan, ClientProcesses, Ledger, bare_run, clients_run  # noqa: E402
 from bench._services import Stack, stack_directory  # noqa: E402
 
 ENDPOINTS = ("identify", "content", "events")
@@ -67,18 +67,18 @@ class LoadResult:
 
 
 def load_run(stack: Stack, application: dict, *, clients: int, duration: float, drain: float = 60.0,
-             settle_timeout: float = 120.0, during=None, seed: int = 1):
-    """Drive the clients (with ``during(ledger)``, a coroutine, run beside them); settle; reconcile.
-
-    Returns ``(LoadResult, whatever during returned)``.
+             settle_timeout: float = 120.0, during=None, seed: int = 1, processes: int = 1):
+    """Drive the clients, in ``processes`` processes (with ``during(ledger)``, a coroutine, run beside them);
+    settle; reconcile. Returns ``(LoadResult, whatever during returned)``.
     """
     ledger = Ledger()
     plan = ClientPlan(base_url=stack.base_url, key=application["key"], clients=clients, duration=duration,
                       drain=drain, guide_id=application["guide"], seed=seed)
+    forked = ClientProcesses(clients_run, plan, processes) if processes > 1 else None
 
     async def main():
-        tasks = [clients_run(plan, ledger)] + ([during(ledger)] if during else [])
-        return await asyncio.gather(*tasks)
+        load = forked.collect(ledger) if forked else clients_run(plan, ledger)
+        return await asyncio.gather(load, *([during(ledger)] if during else []))
 
     started = time.monotonic()
     outcome = asyncio.run(main())
@@ -88,6 +88,17 @@ def load_run(stack: Stack, application: dict, *, clients: int, duration: float, 
     result.settle_s = settle_s
     result.reconciliation = reconcile(stack.postgres.url, application["id"], ledger)
     return result, (outcome[1] if during else None)
+
+
+def reference_run(stack: Stack, *, clients: int, duration: float, processes: int = 1) -> float:
+    """Requests/s the same clients get from a bare DRF endpoint in the same gunicorn, measured now."""
+    ledger = Ledger()
+    plan = ClientPlan(base_url=stack.base_url, key="", clients=clients, duration=duration)
+    forked = ClientProcesses(bare_run, plan, processes) if processes > 1 else None
+    started = time.monotonic()
+    asyncio.run(forked.collect(ledger) if forked else bare_run(plan, ledger))
+    ok = sum(n for status, n in ledger.statuses["bare"].items() if status == 200)
+    return ok / (time.monotonic() - started)
 
 
 def stored_count(connection, ids) -> int:
@@ -178,6 +189,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of new events")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--consumers", type=int, default=2)
+    parser.add_argument("--client-processes", type=int, default=2, help="processes the clients are spread over")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--keep", action="store_true", help="keep the stack's directory (data, logs) and print it")
     args = parser.parse_args()
@@ -186,8 +198,12 @@ def main() -> None:
         if args.keep:
             print(f"stack directory: {stack.directory}", file=sys.stderr)
         application = stack.applications["Load"]
-        reference = asyncio.run(reference_run(stack.base_url, clients=args.clients, duration=min(10.0, args.duration)))
-        result, _ = load_run(stack, application, clients=args.clients, duration=args.duration)
+        # Each worker's first requests import the views: a few seconds of traffic before anything is measured.
+        reference_run(stack, clients=args.clients, duration=5.0, processes=args.client_processes)
+        reference = reference_run(stack, clients=args.clients, duration=min(10.0, args.duration),
+                                  processes=args.client_processes)
+        result, _ = load_run(stack, application, clients=args.clients, duration=args.duration,
+                             processes=args.client_processes)
     load_after = os.getloadavg()
     print(report(result, args, load_before, load_after, reference))
     if args.json:
@@ -200,7 +216,7 @@ def report(result: LoadResult, args, load_before, load_after, reference: float) 
     lines = [
         "## Load\n",
         f"`.venv/bin/python bench/load.py {' '.join(sys.argv[1:])}`".replace(" `", "`") + f" — {result.clients} clients "
-        f"for {args.duration:.0f} s, gunicorn {args.workers} sync workers, {args.consumers} consumers, 1 Celery "
+        f"({args.client_processes} processes) for {args.duration:.0f} s, gunicorn {args.workers} sync workers, {args.consumers} consumers, 1 Celery "
         f"worker; {os.cpu_count()} CPUs, load average {load_before[0]:.1f} before / {load_after[0]:.1f} after.\n",
         f"Held {result.ok_rps:,.0f} requests/s answered 2xx ({result.requests:,} requests in {result.seconds:.0f} s), "
         f"error rate {result.error_rate:.2%}; **{result.ok_rps / reference:.2f}** of the reference measured just "
