@@ -44,7 +44,10 @@ class UrlRuleInline(admin.TabularInline):
 class TourStepInline(admin.StackedInline):
     model = TourStep
     extra = 0
-    fields = [("order", "selector"), "title", "body", ("placement", "advance", "advance_event"), ("wait_timeout_ms", "modal")]
+    fields = [
+        ("order", "selector"), "selector_label", "title", "body", ("placement", "advance", "advance_event"),
+        ("wait_timeout_ms", "modal"),
+    ]
 
 
 class ChecklistItemInline(admin.StackedInline):

@@ -241,6 +241,10 @@ class TourStep(models.Model):
     guide = models.ForeignKey(Guide, on_delete=models.CASCADE, related_name="steps")
     order = models.PositiveSmallIntegerField(default=0)
     selector = models.CharField(max_length=500, help_text="CSS selector of the element the step points at.")
+    selector_label = models.CharField(
+        max_length=200, blank=True,
+        help_text="What the selector pointed at when it was picked on the page; for your reference, never shown to users.",
+    )
     title = models.CharField(max_length=160)
     body = SanitizedHTMLField(blank=True)
     placement = models.CharField(max_length=6, choices=Placement.choices, default=Placement.AUTO)

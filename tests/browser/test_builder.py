@@ -108,8 +108,8 @@ def test_builder__three_step_tour_on_demo_page__built_without_typing_a_selector_
 
     # Then the steps are saved with the stable selectors
     expect(admin.locator(".messagelist")).to_contain_text("was changed successfully")
-    assert list(TourStep.objects.filter(guide=tour).values_list("selector", flat=True)) == [
-        f'[data-tour="{target[1:]}"]' for target, _ in targets]
+    assert list(TourStep.objects.filter(guide=tour).values_list("selector", "selector_label")) == [
+        (f'[data-tour="{target[1:]}"]', label) for target, label in targets]
 
     # And the preview plays the three of them on the demo page
     with admin.expect_popup() as popup:

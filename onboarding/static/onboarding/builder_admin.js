@@ -82,6 +82,9 @@
     if (!pending || !pending.input || typeof data.selector !== "string") return;
     pending.input.value = data.selector;
     pending.input.dispatchEvent(new Event("change", {bubbles: true}));
+    // A tour step keeps what the element said when it was picked, for the PM's reference.
+    const labelInput = document.getElementById(pending.input.id + "_label");
+    if (labelInput) labelInput.value = String(data.label || "").slice(0, labelInput.maxLength > 0 ? labelInput.maxLength : 200);
     const how = data.fragility ? data.strategy + ", " + data.fragility + " fragility" : data.strategy;
     pending.note.textContent = "Picked “" + String(data.label || "") + "” (" + how + "). Save to keep it.";
     say("Selector received: save the guide to keep it.", "ok");
