@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/scale_dataset.py load --users 1000000      # (re)create wayline_scale, COPY the data
     .venv/bin/python bench/scale_dataset.py queries                   # report queries: plain vs partitioned
-    .venv/bin/python bench/scale_dataset.py consumers --users 5000    # ingest consumers: 1 vs 2 workers
+    .venv/bin/python bench/scale_dataset.py consumers --users 20000   # ingest consumers: 1 vs 2 workers
 
 ``load`` drops and recreates the database (``--database-url``, default
 postgres://postgres@127.0.0.1:5432/wayline_scale), migrates it and runs
@@ -11,7 +11,8 @@ derived tables rebuilt set-wise), then prints the sizes on disk. ``queries`` cop
 into a monthly-partitioned table (``analytics.partitioning``, the same DDL ``manage.py
 partition_events`` applies) and times report-style queries against both, each the median of
 ``--repeat`` runs. ``consumers`` appends freshly simulated events to a Redis stream and times
-``manage.py consume_events --once`` draining it with one and with two processes. Results are
+``manage.py consume_events --once`` draining it with one and with two processes (then deletes
+the users it added, so the dataset stays as loaded). Results are
 written to ``var/bench-scale.json`` and printed as Markdown for docs/benchmarks.md. Never part of
 the test suite.
 """
@@ -72,7 +73,7 @@ def main() -> None:
     elif args.step == "queries":
         results["queries"] = queries(args.database_url, args.repeat, reuse_twin=args.reuse_twin)
     else:
-        results["consumers"] = consumers(args.database_url, args.redis_url, args.users or 5000, args.seed)
+        results["consumers"] = consumers(args.database_url, args.redis_url, args.users or 20_000, args.seed)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, default=str))
     markdown(results)
@@ -163,27 +164,65 @@ print(f"partitioned copy in {time.perf_counter() - started:.1f} s")
 
 
 def consumers(database_url: str, redis_url: str, users: int, seed: int) -> dict:
+    """Drain the same kind of backlog with 1 and 2 ``consume_events --once`` processes.
+
+    Each drain is timed from starting the processes to the last one's exit, so it includes their
+    start-up (Django, imports); the same processes draining an *empty* stream, right after, measure
+    that start-up, and ``net`` figures subtract it. CPU is the consumers' own (user + sys). The
+    users the backlog belongs to are deleted at the end, so the dataset stays what ``load`` made.
+    """
+    import resource
+
     results = {}
-    for workers in (1, 2):
-        env = environment(database_url, REDIS_URL=redis_url, WAYLINE_EVENT_STREAM="bench:scale:events")
-        fill = subprocess.run(
-            [PYTHON, "-c", STREAM_FILL, str(users), str(seed * 100 + workers)], cwd=ROOT, env=env, check=True,
-            capture_output=True, text=True,
-        ).stdout.split()
-        events = int(fill[-1])
-        started = time.perf_counter()
-        processes = [
-            subprocess.Popen([PYTHON, "manage.py", "consume_events", "--skip-checks", "--once", "--name",
-                              f"bench-{workers}-{index}"], cwd=ROOT, env=env)
-            for index in range(workers)
-        ]
-        for process in processes:
-            process.wait()
-        seconds = time.perf_counter() - started
-        results[f"{workers} worker{'s' if workers > 1 else ''}"] = {
-            "events": events, "seconds": round(seconds, 1), "events_per_s": round(events / seconds),
-        }
+    env = environment(database_url, REDIS_URL=redis_url, WAYLINE_EVENT_STREAM="bench:scale:events")
+    try:
+        for workers in (1, 2):
+            fill = subprocess.run(
+                [PYTHON, "-c", STREAM_FILL, str(users), str(seed * 100 + workers)], cwd=ROOT, env=env, check=True,
+                capture_output=True, text=True,
+            ).stdout.split()
+            events = int(fill[-1])
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            seconds = _drain(env, workers)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            startup = _drain(env, workers)  # the stream is empty now: start-up and exit only
+            cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+            results[f"{workers} worker{'s' if workers > 1 else ''}"] = {
+                "events": events, "seconds": round(seconds, 1), "startup_seconds": round(startup, 1),
+                "events_per_s": round(events / seconds),
+                "net_events_per_s": round(events / max(seconds - startup, 0.1)),
+                "cpu_seconds": round(cpu, 1), "cpu_us_per_event": round(cpu / events * 1e6),
+                "load_average": os.getloadavg()[0],
+            }
+    finally:
+        subprocess.run([PYTHON, "-c", STREAM_USERS_DELETE], cwd=ROOT, env=env, check=True)
     return results
+
+
+def _drain(env: dict, workers: int) -> float:
+    started = time.perf_counter()
+    processes = [
+        subprocess.Popen([PYTHON, "manage.py", "consume_events", "--skip-checks", "--once", "--name",
+                          f"bench-{workers}-{index}"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        for index in range(workers)
+    ]
+    for process in processes:
+        if process.wait():
+            raise RuntimeError(f"consume_events exited with {process.returncode}")
+    return time.perf_counter() - started
+
+
+# Runs inside Django: remove the users (and, by cascade, the events and derived rows) the consumers wrote.
+STREAM_USERS_DELETE = """
+import django, os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "wayline.settings")
+django.setup()
+from analytics.models import Account, EndUser
+users = EndUser.objects.filter(application__name="Chatterbox (scale)", external_id__startswith="stream")
+print("deleted", users.delete()[0], "rows of the consumers' users,",
+      Account.objects.filter(application__name="Chatterbox (scale)", external_id__startswith="stream").delete()[0],
+      "accounts")
+"""
 
 
 # Runs inside Django: simulate fresh users of the scale application and append their events to the stream.
@@ -241,9 +280,11 @@ def markdown(results: dict) -> None:
             if not label.startswith("_"):
                 print(f"| {label} | {row['analytics_event']:,} | {row['analytics_event_partitioned']:,} |")
     if results.get("consumers"):
-        print("\n| consumers | events | seconds | events/s |\n| --- | ---: | ---: | ---: |")
+        print("\n| consumers | events | seconds (start-up) | events/s | net of start-up | CPU µs/event |\n"
+              "| --- | ---: | ---: | ---: | ---: | ---: |")
         for label, row in results["consumers"].items():
-            print(f"| {label} | {row['events']:,} | {row['seconds']} | {row['events_per_s']:,} |")
+            print(f"| {label} | {row['events']:,} | {row['seconds']} ({row['startup_seconds']}) | "
+                  f"{row['events_per_s']:,} | {row['net_events_per_s']:,} | {row['cpu_us_per_event']} |")
 
 
 if __name__ == "__main__":
