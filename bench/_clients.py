@@ -93,10 +93,6 @@ class Ledger:
         elif status in RETRYABLE:
             self.failing_since.setdefault(endpoint, started)
 
-    def pending(self) -> set[str]:
-        """Ids still waiting in a client's queue (generated, neither accepted nor refused)."""
-        return self.generated - self.acked - self.refused
-
     def take(self) -> Ledger:
         """What was recorded since the last ``take`` (for the parent process); runs of failures carry on."""
         taken = Ledger(generated=self.generated, acked=self.acked, refused=self.refused, resent=self.resent,

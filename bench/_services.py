@@ -191,10 +191,6 @@ class Supervised:
                 self.restarts += 1
                 self.process = self._spawn()
 
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
     def kill(self) -> int:
         """SIGKILL the running process (the supervisor starts a new one); returns the killed pid."""
         pid = self.process.pid
