@@ -28,7 +28,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = ROOT / ".venv" / "bin"
 PYTHON = str(VENV_BIN / "python")
-PG_BIN = Path(os.environ.get("WAYLINE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _pg_bin() -> Path:
+    """``WAYLINE_PG_BIN``, else the newest Debian PostgreSQL's programs (``/usr/lib/postgresql/<major>/bin``)."""
+    if os.environ.get("WAYLINE_PG_BIN"):
+        return Path(os.environ["WAYLINE_PG_BIN"])
+    installed = [path.parent for path in Path("/usr/lib/postgresql").glob("*/bin/initdb")]
+    installed.sort(key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+    return installed[-1] if installed else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = _pg_bin()
 STREAM = "load:events"
 
 

@@ -14,7 +14,7 @@ counters derived from them count each event once.
     .venv/bin/python bench/load.py                          # 200 clients for 60 s
     .venv/bin/python bench/load.py --clients 50 --duration 10
 
-Needs redis-server and PostgreSQL's initdb/pg_ctl (``/usr/lib/postgresql/15/bin``, or
+Needs redis-server and PostgreSQL's initdb/pg_ctl (the newest ``/usr/lib/postgresql/*/bin``, or
 ``WAYLINE_PG_BIN``); runs them as the ``postgres`` user when started as root. Never touches the
 shared database or Redis. Prints Markdown; ``--json`` also writes the figures to a file.
 """
