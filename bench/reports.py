@@ -369,9 +369,10 @@ def _page_rollups_build(application_id: int) -> None:
     from django.db import connection, transaction
 
     from analytics.reports import rollups_cohorts, rollups_users
-    from analytics.reports.rollups import ROLLUP_MODELS
+    from analytics.reports.rollups import ROLLUP_MODELS, _foreign_keys_checked_at_once
 
     with transaction.atomic():
+        _foreign_keys_checked_at_once()
         for model in ROLLUP_MODELS[3:]:
             model.objects.filter(application_id=application_id).delete()
         for build in (rollups_users.guide_events_build, rollups_users.feature_weeks_build,

@@ -64,6 +64,7 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
     stage_window, stage_params = ("AND at >= %s", [sql.ts_param(start)]) if start else ("", [])
     day = sql.day_of("timestamp")
     with transaction.atomic():
+        _foreign_keys_checked_at_once()
         if start is None:
             for model in ROLLUP_MODELS:
                 model.objects.filter(application_id=application_id).delete()
@@ -111,6 +112,8 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
         ReportRollupState.objects.update_or_create(
             application_id=application_id, defaults={"refreshed_at": now, "refreshed_since": start}
         )
+        if sql.postgres():
+            sql.execute("SET CONSTRAINTS ALL DEFERRED")  # back to Django's default for the rest of an outer transaction
     if start is None and sql.postgres():
         # A rebuilt table has no statistics until autovacuum gets to it; until then PostgreSQL plans
         # report queries as if it were empty (nested loops over hundreds of thousands of rows).
@@ -120,6 +123,13 @@ def rollups_refresh(*, application_id: int, since: datetime | None, now: datetim
                                                     "event_days": event_days, "stage_days": stage_days,
                                                     "per_user_rows": per_user_rows, "cohort_rows": cohort_rows})
     return result
+
+
+def _foreign_keys_checked_at_once() -> None:
+    """Check each written row's user now, not at commit: a user erased while the refresh runs then
+    waits for it (and its rows go with the user) instead of failing the whole refresh at commit."""
+    if sql.postgres():
+        sql.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 def rollups_refresh_incremental(*, application_id: int, now: datetime | None = None) -> RollupRefresh:
