@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import logging
 
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from rest_framework import exceptions, status
+from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 logger = logging.getLogger("analytics")
 
 API_PREFIX = "/api/"
+DATABASE_RETRY_AFTER_S = 5
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -38,6 +41,15 @@ class InvalidPayload(exceptions.APIException):
 
 def api_exception_handler(exc, context):
     response = exception_handler(exc, context)
+    if response is None and isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is restarting or unreachable: not the request's fault, and over in seconds.
+        # 503 + Retry-After tells clients (the snippet keeps and resends its events) to come back.
+        logger.warning("api.database_unavailable", extra={"error": type(exc).__name__})
+        return Response(
+            {"detail": "The service is briefly unavailable; retry shortly.", "code": "unavailable",
+             "retry_after": DATABASE_RETRY_AFTER_S},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+        )
     if response is None:
         return None  # unexpected: the middleware answers with a JSON 500 and logs it
     detail = response.data
