@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import os
 import sys
@@ -81,7 +82,7 @@ def load_run(stack: Stack, application: dict, *, clients: int, duration: float, 
         return await asyncio.gather(load, *([during(ledger)] if during else []))
 
     started = time.monotonic()
-    outcome = asyncio.run(main())
+    outcome = run_async(main())
     seconds = time.monotonic() - started
     settle_s = wait_until_stored(stack.postgres.url, ledger.generated - ledger.refused, timeout=settle_timeout)
     result = summary(ledger, clients=clients, seconds=seconds)
@@ -90,13 +91,20 @@ def load_run(stack: Stack, application: dict, *, clients: int, duration: float, 
     return result, (outcome[1] if during else None)
 
 
+def run_async(coroutine):
+    """``asyncio.run`` in a thread of its own: the caller may be inside a running event loop already
+    (a test session whose browser tests drive Playwright's sync API from the main thread)."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-clients") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def reference_run(stack: Stack, *, clients: int, duration: float, processes: int = 1) -> float:
     """Requests/s the same clients get from a bare DRF endpoint in the same gunicorn, measured now."""
     ledger = Ledger()
     plan = ClientPlan(base_url=stack.base_url, key="", clients=clients, duration=duration)
     forked = ClientProcesses(bare_run, plan, processes) if processes > 1 else None
     started = time.monotonic()
-    asyncio.run(forked.collect(ledger) if forked else bare_run(plan, ledger))
+    run_async(forked.collect(ledger) if forked else bare_run(plan, ledger))
     ok = sum(n for status, n in ledger.statuses["bare"].items() if status == 200)
     return ok / (time.monotonic() - started)
 
