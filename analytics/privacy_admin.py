@@ -15,7 +15,9 @@ from analytics.models import EndUser, EndUserErasure
 from analytics.privacy import EndUserNotFound, end_user_erase, end_user_export
 
 
-class _ReadOnly(admin.ModelAdmin):
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written by the product itself: shown in the admin, never edited there."""
+
     def has_add_permission(self, request):
         return False
 
@@ -27,7 +29,7 @@ class _ReadOnly(admin.ModelAdmin):
 
 
 @admin.register(EndUser)
-class EndUserAdmin(_ReadOnly):
+class EndUserAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "application", "stage", "first_seen_at", "last_seen_at"]
     list_filter = ["application"]
     search_fields = ["external_id"]
@@ -78,7 +80,7 @@ class EndUserAdmin(_ReadOnly):
 
 
 @admin.register(EndUserErasure)
-class EndUserErasureAdmin(_ReadOnly):
+class EndUserErasureAdmin(ReadOnlyAdmin):
     list_display = ["erased_at", "application", "end_user_pk", "requested_by", "via", "total_rows"]
     list_filter = ["application", "via"]
     readonly_fields = ["application", "end_user_pk", "requested_by", "via", "rows_deleted", "total_rows", "erased_at"]

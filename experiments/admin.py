@@ -6,6 +6,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from analytics.privacy_admin import ReadOnlyAdmin
 from experiments.forms import DecisionForm, DesignInlineFormSet, ExperimentForm, MetricForm, VariantForm, VariantFormSet
 from experiments.models import Experiment, Exposure, Metric, ResultSnapshot, Variant
 from experiments.planning import plan_progress
@@ -259,17 +260,6 @@ class ExperimentAdmin(admin.ModelAdmin):
             "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "experiments/decide.html", context)
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Exposure)

@@ -18,11 +18,6 @@ from tests.factories import (
 URL = "/api/v1/reports/{}/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    # Staff users are created in every test here; the production hasher is slow on purpose.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def recent(application):

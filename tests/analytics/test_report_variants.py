@@ -20,10 +20,6 @@ from tests.factories import (
 URL = "/api/v1/reports/{}/"
 
 
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 @pytest.fixture
 def exposed(application):

@@ -38,10 +38,6 @@ EMPTY_TEXT = {
 def url(slug: str) -> str:
     return f"/admin/journey-analytics/{slug}/"
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.WAYLINE_REPORTS_REFRESH_ON_READ = True
 
 
