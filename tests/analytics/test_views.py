@@ -38,6 +38,10 @@ EMPTY_TEXT = {
 def url(slug: str) -> str:
     return f"/admin/journey-analytics/{slug}/"
 
+
+@pytest.fixture(autouse=True)
+def _rollups_refreshed_on_read(settings):
+    # The pages read rollups; here they are brought up to date when read, as without a worker.
     settings.WAYLINE_REPORTS_REFRESH_ON_READ = True
 
 
