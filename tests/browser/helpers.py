@@ -13,6 +13,7 @@ counted before the flush, and nothing is polled with sleeps.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -85,6 +86,65 @@ def delivery(settings):
     all_origins.clear()
 
 
+class InFlight:
+    """The live server's WSGI app, counting the requests it is still serving.
+
+    A test can end while a request its page started is being served; the database is then emptied
+    under it (on SQLite the server even shares the test's connection). The ``snippet`` fixture
+    waits until none is left before it lets the test's data go.
+    """
+
+    def __init__(self, app):
+        self.app = app
+        self.serving = 0
+        self._changed = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self._changed:
+            self.serving += 1
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _ClosedThen(result, self._done)
+
+    def _done(self) -> None:
+        with self._changed:
+            self.serving -= 1
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: self.serving == 0, timeout)
+
+    @classmethod
+    def installed(cls, live_server) -> InFlight:
+        server = live_server.thread.httpd
+        app = server.get_app()
+        if not isinstance(app, cls):
+            app = cls(app)
+            server.set_app(app)
+        return app
+
+
+class _ClosedThen:
+    """A WSGI response that calls ``then`` once the server has closed it (the request is over)."""
+
+    def __init__(self, result, then):
+        self.result, self.then = result, then
+
+    def __iter__(self):
+        return iter(self.result)
+
+    def close(self):
+        try:
+            if hasattr(self.result, "close"):
+                self.result.close()
+        finally:
+            self.then()
+
+
 @dataclass(frozen=True)
 class Snippet:
     """The application under test and the live server its snippet talks to."""
@@ -118,15 +178,18 @@ def snippet(transactional_db, live_server, delivery, browser_context) -> Snippet
     Tests take the live server from here, never directly: the database must be set up before the
     session's live server starts, or (on SQLite) the server would not share the test's in-memory
     connection. Afterwards the browser goes offline before its pages close, so the events a closing
-    page sends (``sendBeacon`` on ``pagehide``) never reach a server whose database is being emptied.
+    page sends (``sendBeacon`` on ``pagehide``) never reach a server whose database is being emptied,
+    and the requests already on their way are served to the end first.
     """
     application = make_application(
         "Chatterbox", allowed_origins=[live_server.url], throttle_per_hour=0, throttle_per_day=0
     )
+    in_flight = InFlight.installed(live_server)
     yield Snippet(app=application, url=live_server.url)
     browser_context.set_offline(True)
     for open_page in browser_context.pages:
         open_page.close()
+    in_flight.wait_idle(timeout=30)
 
 
 def queue_empty(page, application: Application, timeout: float = FLUSH_TIMEOUT_MS) -> None:
