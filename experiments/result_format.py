@@ -228,14 +228,19 @@ def _survival_section(survival: dict | None) -> dict | None:
     }
 
 
+def plan_share_text(users: int, planned: int) -> str:
+    share = users / planned
+    return f"{share * 100:.0f} %" if share < 10 else f"{share:.0f}× the plan"
+
+
 def _plan_section(plan: dict, variants: Sequence[dict]) -> dict:
     planned = plan.get("planned_users_per_variant")
     binary = plan.get("binary", True)
     bars = [
         {"name": v["name"], "users": v.get("users", 0), "max": planned,
-         "label": f"{v['name']}: {v.get('users', 0):,} of {planned:,} planned users "
-                  f"({min(v.get('users', 0) / planned, 9.99) * 100:.0f} %)" if planned else
-                  f"{v['name']}: {v.get('users', 0):,} users"}
+         "label": (f"{v['name']}: {v.get('users', 0):,} of {planned:,} planned users "
+                   f"({plan_share_text(v.get('users', 0), planned)})")
+                  if planned else f"{v['name']}: {v.get('users', 0):,} users"}
         for v in variants
     ]
     mde = plan.get("planned_mde")
