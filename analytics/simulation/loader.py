@@ -156,21 +156,10 @@ def simulation_load_ingest(*, application_id: int, simulation: Simulation, units
     now = now or datetime.now(timezone.utc)
     max_age = now - simulation.config.start + timedelta(days=1)  # a backfill: accept the whole period
     stats = LoadStats()
-    for population in simulation.populations():
-        started = time.perf_counter()
-        with transaction.atomic():
-            ids = users_create(application_id=application_id, population=population)
-        stats.users += len(population)
-        stats.accounts += len(population.account_ids)
-        stats.timed("users", started)
-        started = time.perf_counter()
-        chunk = simulation.journeys(population, units(population, ids) if units else None)
-        stats.timed("generate", started)
-        if on_chunk:
-            started = time.perf_counter()
-            with transaction.atomic():
-                on_chunk(chunk, ids)
-            stats.timed("exposures", started)
+    def create(population):
+        return users_create(application_id=application_id, population=population)
+
+    for population, chunk, ids in _chunks(simulation, create, units, on_chunk, stats):
         iso_times = chunk.events.iso_times()
         for rows in user_batches(chunk, batch_size):
             started = time.perf_counter()
@@ -288,13 +277,13 @@ def orphans_count(*, application_id: int) -> int:
         return int(cursor.fetchone()[0])
 
 
-def _copy_chunks(application_id: int, simulation: Simulation, units, on_chunk, now: datetime,
-                 stats: LoadStats) -> None:
-    properties = simulation.properties
+def _chunks(simulation: Simulation, create_users, units, on_chunk, stats: LoadStats):
+    """Per population: its users created (``create_users(population)`` → ids), its journeys
+    generated and ``on_chunk`` applied, timed into ``stats``; yields (population, chunk, ids)."""
     for population in simulation.populations():
         started = time.perf_counter()
         with transaction.atomic():
-            ids = _users_copy(application_id, population, now)
+            ids = create_users(population)
         stats.users += len(population)
         stats.accounts += len(population.account_ids)
         stats.timed("users", started)
@@ -306,6 +295,16 @@ def _copy_chunks(application_id: int, simulation: Simulation, units, on_chunk, n
             with transaction.atomic():
                 on_chunk(chunk, ids)
             stats.timed("exposures", started)
+        yield population, chunk, ids
+
+
+def _copy_chunks(application_id: int, simulation: Simulation, units, on_chunk, now: datetime,
+                 stats: LoadStats) -> None:
+    properties = simulation.properties
+    def create(population):
+        return _users_copy(application_id, population, now)
+
+    for population, chunk, ids in _chunks(simulation, create, units, on_chunk, stats):
         started = time.perf_counter()
         with transaction.atomic():
             _events_copy(application_id, simulation, chunk, ids, properties.copy_text())
